@@ -1,0 +1,34 @@
+# Lethe: class-unlearning experiments. `make run` is the main job, `make test` the tests.
+GO      ?= go
+BIN     := bin/lethe
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build run test bench lint fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+# The main job on the built-in MNIST default.
+run: build
+	./$(BIN) train --dataset mnist --arch smallcnn --epochs 1
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+# Speed and memory targets live here, never in unit tests.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
+
+lint:
+	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)
+	$(GO) vet ./...
+
+fuzz:
+	@echo "fuzz targets are listed per package; e.g. go test -fuzz=FuzzCIFAR ./data"
+
+clean:
+	rm -rf bin
