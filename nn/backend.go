@@ -129,6 +129,10 @@ type Backend interface {
 	// BatchNormBackward (training-mode statistics): dx overwritten,
 	// dgamma and dbeta accumulated.
 	BatchNormBackward(n, c, hw int, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta Buf)
+	// BatchNormEvalBackward differentiates BatchNormEval (running statistics
+	// are constants): dx = dy·gamma/sqrt(runVar+eps) overwritten; dgamma +=
+	// Σ dy·x̂, dbeta += Σ dy. SSD, EMNI and Boundary Shrink need it.
+	BatchNormEvalBackward(n, c, hw int, x, dy, gamma, runMean, runVar, dx, dgamma, dbeta Buf, eps float32)
 
 	// MaxPoolForward records the flat input index (within the n,c plane) of
 	// each maximum in argmax; ties take the first position in row-major order.
