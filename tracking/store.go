@@ -129,8 +129,7 @@ func open(dir string, mustExist bool, ms []migration, opts []Option) (*Store, er
 	if mustExist {
 		if _, err := os.Stat(s.dbPath); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("tracking: no Lethe store at %s (no %s there; run `lethe run` first, or name the store with --store or %s): %w",
-					dir, DBName, EnvStore, fs.ErrNotExist)
+				return nil, fmt.Errorf("tracking: no Lethe store at %s (it has no %s): %w", dir, DBName, fs.ErrNotExist)
 			}
 			return nil, fmt.Errorf("tracking: %w", err)
 		}
