@@ -18,10 +18,14 @@ func selfIdentity() procIdentity {
 
 // processGone reports whether the process recorded as (pid, token) on this
 // host has ended. An empty token (a system that gives none) falls back to
-// whether some process with that pid exists.
+// whether some process with that pid exists. A process that this one cannot
+// see (another pid namespace) is never reported gone.
 func processGone(pid int, token string) bool {
 	if pid <= 0 {
 		return true
+	}
+	if !visibleHere(token) {
+		return false
 	}
 	now, alive := processToken(pid)
 	if !alive {

@@ -16,10 +16,20 @@ var bootID = sync.OnceValue(func() string {
 	return strings.TrimSpace(string(b))
 })
 
-// processToken reads /proc/<pid>/stat. The token is the boot id and the
-// process's start time in clock ticks since boot (field 22), which together
-// tell this process from a later one with the same pid, also across a reboot.
-// A zombie counts as ended: it has exited, only its parent has not reaped it.
+// pidNamespace names this process's pid namespace, e.g. "pid:[4026531836]".
+var pidNamespace = sync.OnceValue(func() string {
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	return ns
+})
+
+// processToken reads /proc/<pid>/stat. The token is the pid namespace, the
+// boot id and the process's start time in clock ticks since boot (field 22):
+// together they tell this process from a later one with the same pid, also
+// across a reboot. A zombie counts as ended: it has exited, only its parent
+// has not reaped it.
 func processToken(pid int) (token string, alive bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -39,5 +49,13 @@ func processToken(pid int) (token string, alive bool) {
 	if f[0] == "Z" || f[0] == "X" {
 		return "", false
 	}
-	return bootID() + "/" + f[19], true
+	return pidNamespace() + "|" + bootID() + "|" + f[19], true
+}
+
+// visibleHere reports whether a process recorded with token shares our pid
+// namespace, so that its pid means the same here. Containers that share a
+// store and a host name but not a pid namespace cannot judge each other's
+// runs, and must not mark them KILLED.
+func visibleHere(token string) bool {
+	return token == "" || strings.HasPrefix(token, pidNamespace()+"|")
 }

@@ -13,3 +13,6 @@ func processToken(pid int) (token string, alive bool) {
 	err := syscall.Kill(pid, 0)
 	return "", err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// visibleHere: without /proc there is no namespace to compare.
+func visibleHere(token string) bool { return true }

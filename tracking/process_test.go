@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -78,6 +79,12 @@ func helper(t *testing.T, mode, dir string) *exec.Cmd {
 func TestRunsOfADeadProcessShowAsKilled(t *testing.T) {
 	dir := t.TempDir()
 	cmd := helper(t, "hold", dir)
+	// Run the helper under a name that a careless parse of /proc/<pid>/stat
+	// would read as a zombie's: the command name there is "(x) Z 1 (y)".
+	trick := filepath.Join(t.TempDir(), "x) Z 1 (y")
+	if err := os.Symlink(os.Args[0], trick); err == nil {
+		cmd.Path, cmd.Args[0] = trick, trick
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -194,12 +201,16 @@ func TestReusedPidIsNotMistakenForTheRunsProcess(t *testing.T) {
 	mine := insert("mine", s.host, self.pid, self.token)
 	// Our pid, but recorded for a process that started at another time (or
 	// before a reboot): that process is gone, whoever holds the pid now.
-	reused := insert("reused", s.host, self.pid, "another-boot/12345")
+	ns, _, _ := strings.Cut(self.token, "|")
+	reused := insert("reused", s.host, self.pid, ns+"|another-boot|12345")
+	// The same host name but another pid namespace (a container): its pids
+	// mean nothing here.
+	container := insert("container", s.host, 1<<30, "pid:[1]|boot|1")
 	// Another machine's processes cannot be checked from here.
 	remote := insert("remote", s.host+"-elsewhere", 1<<30, "x/1")
 	noPid := insert("nopid", s.host, 0, "")
 
-	want := map[RunID]Status{mine: Running, reused: Killed, remote: Running, noPid: Killed}
+	want := map[RunID]Status{mine: Running, reused: Killed, container: Running, remote: Running, noPid: Killed}
 	rs, err := s.Runs(Filter{})
 	if err != nil {
 		t.Fatal(err)
