@@ -136,9 +136,11 @@ func (s *Store) Runs(f Filter) ([]Run, error) {
 	return out, nil
 }
 
-// Run finds one run by ref: a run id (digits), or an address or a prefix of
-// one, which names the latest run of that address. A prefix shared by
-// several addresses is an error that lists them.
+// Run finds one run by ref, as a person names it: a run id (digits), or an
+// address or a prefix of one, which names the latest run of that address. A
+// prefix shared by several addresses is an error that lists them. Programs
+// that hold an exact address use LatestByAddress or Runs instead, so that a
+// new address is never taken for a prefix of an old one.
 func (s *Store) Run(ref string) (Run, error) {
 	if err := s.reconcile(); err != nil {
 		return Run{}, err

@@ -25,18 +25,18 @@ const (
 	Cached   Status = "CACHED"
 )
 
-// Statuses lists every status, in life order.
-var Statuses = []Status{Queued, Running, Finished, Failed, Killed, Cached}
+// statuses lists every status, in life order.
+var statuses = []Status{Queued, Running, Finished, Failed, Killed, Cached}
 
 // ParseStatus reads a status name, in any case.
 func ParseStatus(s string) (Status, error) {
-	for _, st := range Statuses {
+	for _, st := range statuses {
 		if strings.EqualFold(s, string(st)) {
 			return st, nil
 		}
 	}
-	names := make([]string, len(Statuses))
-	for i, st := range Statuses {
+	names := make([]string, len(statuses))
+	for i, st := range statuses {
 		names[i] = string(st)
 	}
 	return "", fmt.Errorf("unknown run status %q (want one of %s)", s, strings.Join(names, ", "))
@@ -104,7 +104,7 @@ type RunInfo struct {
 // Param is one parameter of a run.
 type Param struct {
 	Name   string
-	Value  string // JSON; stored compacted
+	Value  string // JSON, canonical as the caller makes it (cty JSON); stored without insignificant whitespace
 	Source string // where it was set, file:line
 }
 

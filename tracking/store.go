@@ -107,7 +107,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 
 // OpenExisting is Open for commands that only read: it fails, with an error
 // that wraps fs.ErrNotExist, when dir holds no database, instead of creating
-// an empty store.
+// an empty store. It migrates an older schema as Open does.
 func OpenExisting(dir string, opts ...Option) (*Store, error) {
 	return open(dir, true, migrations, opts)
 }
@@ -144,6 +144,9 @@ func open(dir string, mustExist bool, ms []migration, opts []Option) (*Store, er
 	if err != nil {
 		return nil, fmt.Errorf("tracking: %w", err)
 	}
+	// synchronous=NORMAL: in WAL mode a commit survives the process being
+	// killed at any moment (it is in the WAL file); only a power loss can undo
+	// the last commits, never corrupt the database.
 	base := sqliteURI(abs) + fmt.Sprintf("?_busy_timeout=%d&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on",
 		busyTimeout.Milliseconds())
 	if s.w, err = sql.Open("sqlite3", base+"&_txlock=immediate"); err != nil {

@@ -213,7 +213,7 @@ func TestStatusTransitions(t *testing.T) {
 }
 
 func TestParseStatus(t *testing.T) {
-	for _, st := range Statuses {
+	for _, st := range statuses {
 		got, err := ParseStatus(strings.ToLower(string(st)))
 		if err != nil || got != st {
 			t.Errorf("ParseStatus(%q) = %q, %v", strings.ToLower(string(st)), got, err)
