@@ -85,3 +85,16 @@ func BenchmarkRunsList(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecordCached is the tracking cost of one stage found in the cache,
+// which bounds how fast a fully cached spec can be re-run.
+func BenchmarkRecordCached(b *testing.B) {
+	s, _ := benchStore(b)
+	params := []Param{{Name: "ratio", Value: "0.02"}, {Name: "strength", Value: "0.4"}, {Name: "arch", Value: `"resnet18"`}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.RecordCached(RunInfo{Address: fmt.Sprintf("unlearn.osp[i=%d]", i), Kind: "unlearn", CacheKey: keyA, Params: params}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
