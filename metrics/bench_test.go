@@ -68,7 +68,7 @@ func benchmarkFitSVC(b *testing.B, shrinking bool) {
 }
 
 // BenchmarkFitSVC10k: the MIA's worst case, 10,000 one-feature points.
-func BenchmarkFitSVC10k(b *testing.B)           { benchmarkFitSVC(b, true) }
+func BenchmarkFitSVC10k(b *testing.B)            { benchmarkFitSVC(b, true) }
 func BenchmarkFitSVC10kNoShrinking(b *testing.B) { benchmarkFitSVC(b, false) }
 
 // BenchmarkPredictSVC10k predicts 6,000 forget samples (an MNIST class)
