@@ -31,12 +31,14 @@ func js(p, q []float32) float64 {
 	for k := range p {
 		pk, qk := float64(p[k]), float64(q[k])
 		m := (pk + qk) / 2
+		var a, b float64
 		if pk > 0 {
-			d += pk * math.Log(pk/m)
+			a = pk * math.Log(pk/m)
 		}
 		if qk > 0 {
-			d += qk * math.Log(qk/m)
+			b = qk * math.Log(qk/m)
 		}
+		d += a + b // one sum per class keeps JS(p, q) == JS(q, p) exactly
 	}
 	return min(max(d/2, 0), math.Ln2)
 }

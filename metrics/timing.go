@@ -12,17 +12,22 @@ import (
 // with the time measured so far (the second sync still runs after a
 // failing fn, so no queued work is left behind).
 func Time(sync func() error, fn func() error) (float64, error) {
+	return timeWith(time.Now, sync, fn)
+}
+
+// timeWith is Time with the clock as a parameter, for tests.
+func timeWith(now func() time.Time, sync func() error, fn func() error) (float64, error) {
 	if sync != nil {
 		if err := sync(); err != nil {
 			return 0, fmt.Errorf("timing: synchronising before the start: %w", err)
 		}
 	}
-	start := time.Now()
+	start := now()
 	err := fn()
 	if sync != nil {
 		if serr := sync(); serr != nil && err == nil {
 			err = fmt.Errorf("timing: synchronising before the stop: %w", serr)
 		}
 	}
-	return time.Since(start).Seconds(), err
+	return now().Sub(start).Seconds(), err
 }
