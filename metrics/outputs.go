@@ -112,16 +112,6 @@ func (o Outputs) Select(keep func(label int32) bool) Outputs {
 	return sel
 }
 
-// Subset returns the samples at the given indices, in that order.
-func (o Outputs) Subset(idx []int) Outputs {
-	sub := Outputs{Classes: o.Classes, Labels: make([]int32, len(idx)), Probs: make([]float32, 0, len(idx)*o.Classes)}
-	for k, i := range idx {
-		sub.Labels[k] = o.Labels[i]
-		sub.Probs = append(sub.Probs, o.Row(i)...)
-	}
-	return sub
-}
-
 // SplitForget splits o into the samples of the forget classes and the rest
 // (T_f and T_r for test outputs, D_f and D_r for training outputs).
 func (o Outputs) SplitForget(forget []int) (forgotten, retained Outputs, err error) {
