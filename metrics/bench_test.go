@@ -93,3 +93,58 @@ func BenchmarkPredictSVC10k(b *testing.B) {
 		}
 	}
 }
+
+// syntheticOutputs makes n float32 softmax rows of a 10-class model whose
+// true logit gets a Gamma(2, sharpness) bonus, labels cycling through
+// the given classes.
+func syntheticOutputs(rng *rand.Rand, n int, classes []int32, sharpness float64) Outputs {
+	const c = 10
+	o := Outputs{Classes: c, Labels: make([]int32, n), Probs: make([]float32, n*c)}
+	for i := range n {
+		y := classes[i%len(classes)]
+		o.Labels[i] = y
+		row := o.Probs[i*c : (i+1)*c]
+		for k := range row {
+			row[k] = float32(rng.NormFloat64())
+		}
+		row[y] += float32(sharpness * (rng.ExpFloat64() + rng.ExpFloat64()))
+		mx := row[0]
+		for _, z := range row {
+			mx = max(mx, z)
+		}
+		var sum float32
+		for k, z := range row {
+			row[k] = float32(math.Exp(float64(z - mx)))
+			sum += row[k]
+		}
+		for k := range row {
+			row[k] /= sum
+		}
+	}
+	return o
+}
+
+// BenchmarkMIAMNISTScale runs both attacks at MNIST's sizes with digit 0
+// forgotten: D_r 54,000, D_f 6,000, T_r 9,000, test 10,000.
+func BenchmarkMIAMNISTScale(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	retained := []int32{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	dR := syntheticOutputs(rng, 54000, retained, 6)
+	dF := syntheticOutputs(rng, 6000, []int32{0}, 6)
+	tR := syntheticOutputs(rng, 9000, retained, 3)
+	test := concatOutputs(tR, syntheticOutputs(rng, 1000, []int32{0}, 3))
+	b.Run(AttackSVMConfidence, func(b *testing.B) {
+		for b.Loop() {
+			if _, err := SVMConfidenceMIA(dR, tR, dF, MIAOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(AttackLogRegEntropy, func(b *testing.B) {
+		for b.Loop() {
+			if _, err := LogRegEntropyMIA(dR, test, dF); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

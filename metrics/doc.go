@@ -11,6 +11,9 @@
 // (SalUn's evaluation/SVC_MIA.py for svm-confidence, SSD's metrics.py for
 // logreg-entropy), and each such choice is written next to the code.
 //
+// Accuracies, MIA values and the like are fractions in [0, 1] (reports
+// scale them to percent); divergences are in nats; times in seconds.
+//
 // The attacks need two small learners, written here so that their results
 // match scikit-learn's: SVC, an RBF-kernel C-SVM solved by LIBSVM's SMO
 // (second-order working-set selection, shrinking, kernel-column cache), and
