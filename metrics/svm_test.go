@@ -54,7 +54,7 @@ func loadJSON(t testing.TB, name string, v any) {
 // intercept agree to 1e-9 absolute.
 func TestSVCMatchesSklearn(t *testing.T) {
 	const tol = 1e-9
-	for _, name := range []string{"blobs1d", "mia1d", "mia1d_noshrink", "moons2d", "imbalanced2d", "separable1d"} {
+	for _, name := range []string{"blobs1d", "mia1d", "mia1d_noshrink", "moons2d", "imbalanced2d", "separable1d", "identical1d"} {
 		t.Run(name, func(t *testing.T) {
 			var g svmGolden
 			loadJSON(t, "svm_"+name+".json", &g)

@@ -83,6 +83,14 @@ def cases():
     q = np.linspace(-0.5, 3.5, 41)
     yield "separable1d", x[:, None], y, q[:, None], dict(C=3.0, gamma="auto", shrinking=True)
 
+    # 1-D, every feature identical (a model that is certain of every
+    # sample): zero curvature in every SMO step, all points support
+    # vectors, decision values of zero that LIBSVM sends to the second class.
+    x = np.ones(20)
+    y = np.concatenate([np.ones(10, int), np.zeros(10, int)])
+    q = np.array([1.0, 0.5, 0.0])
+    yield "identical1d", x[:, None], y, q[:, None], dict(C=3.0, gamma="auto", shrinking=True)
+
 
 def main():
     for name, x, y, q, p in cases():
