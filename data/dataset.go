@@ -152,6 +152,9 @@ func (cfg Config) normalise() (Config, error) {
 	default:
 		return cfg, fmt.Errorf("data: labels = %q: expected \"fine\" or \"coarse\"", cfg.Labels)
 	}
+	if cfg.Kind == KindCIFAR100 && cfg.Labels == "" {
+		cfg.Labels = "fine"
+	}
 	if cfg.TrainPerClass < 0 || cfg.TestPerClass < 0 {
 		return cfg, fmt.Errorf("data: per-class limits must be >= 0 (0 = all), got train %d, test %d", cfg.TrainPerClass, cfg.TestPerClass)
 	}
