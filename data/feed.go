@@ -47,8 +47,11 @@ var _ nn.Dataset = (*Feed)(nil)
 // Feed makes an nn.Dataset of the subset. It fails when Labels has the
 // wrong length or a label (given or relabelled) is out of range.
 func (s Subset) Feed(o FeedOptions) (*Feed, error) {
-	if s.st == nil {
-		return nil, fmt.Errorf("data: feed of an empty subset that belongs to no dataset")
+	if s.st == nil { // the zero Subset: an empty feed
+		if len(o.Labels) > 0 {
+			return nil, fmt.Errorf("data: feed labels: %d given for an empty subset", len(o.Labels))
+		}
+		return &Feed{sub: s, opts: o}, nil
 	}
 	d := s.st.ds
 	f := &Feed{sub: s, opts: o, c: d.C, h: d.H, w: d.W}
@@ -120,7 +123,12 @@ func (f *Feed) Label(i int) int32 { return f.labels[i] }
 func (f *Feed) Len() int { return f.sub.Len() }
 
 // NumClasses is the dataset's class count.
-func (f *Feed) NumClasses() int { return f.sub.st.ds.NumClasses() }
+func (f *Feed) NumClasses() int {
+	if f.sub.st == nil {
+		return 0
+	}
+	return f.sub.st.ds.NumClasses()
+}
 
 // Shape is the C, H, W of one image.
 func (f *Feed) Shape() (c, h, w int) { return f.c, f.h, f.w }

@@ -254,6 +254,9 @@ func (s Subset) HoldOut(fraction float64, seed uint64) (rest, held Subset, err e
 	if !(fraction > 0 && fraction < 1) {
 		return Subset{}, Subset{}, fmt.Errorf("data: hold-out fraction %v: expected 0 < fraction < 1", fraction)
 	}
+	if s.st == nil {
+		return s, s, nil
+	}
 	r := rng(seed, streamHoldOut)
 	inHeld := make([]bool, s.Len())
 	for _, g := range s.byClass() {

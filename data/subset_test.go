@@ -160,3 +160,24 @@ func TestSubsetsShareThePixels(t *testing.T) {
 		t.Error("a subset's image is a copy, want a view of the dataset's pixels")
 	}
 }
+
+// The zero Subset is empty everywhere, never a panic.
+func TestZeroSubset(t *testing.T) {
+	var z Subset
+	if z.Len() != 0 || z.Counts() != nil || z.Dataset() != nil || z.Split() != "" {
+		t.Error("zero subset is not empty")
+	}
+	if a, b, err := z.HoldOut(0.5, 1); err != nil || a.Len()+b.Len() != 0 {
+		t.Errorf("HoldOut of the zero subset: %d %d %v", a.Len(), b.Len(), err)
+	}
+	if s, err := z.Stratified(0, 1); err != nil || s.Len() != 0 {
+		t.Errorf("Stratified(0): %v", err)
+	}
+	if z.PerClass(3, 1).Len() != 0 || z.Sample(3, 1).Len() != 0 {
+		t.Error("sampling the zero subset gave images")
+	}
+	f := z.TrainFeed(1)
+	if _, _, sizes := collect(t, f.Batches(0, 8)); len(sizes) != 0 || f.NumClasses() != 0 {
+		t.Errorf("feed of the zero subset gave batches %v", sizes)
+	}
+}
