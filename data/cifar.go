@@ -68,7 +68,14 @@ func parseCIFAR(b []byte, numClasses []int) (*cifarRecords, error) {
 // the first limit images of each class (0 = all) in file order.
 func cifarSplit(parts []*cifarRecords, labelByte, numClasses, limit int) rawSplit {
 	seen := make([]int, numClasses)
-	var s rawSplit
+	total := 0
+	for _, p := range parts {
+		total += p.n
+	}
+	if limit > 0 {
+		total = min(total, limit*numClasses)
+	}
+	s := rawSplit{pixels: make([]uint8, 0, total*cifarPixels), labels: make([]int32, 0, total)}
 	for _, p := range parts {
 		for i := 0; i < p.n; i++ {
 			y := p.labels[labelByte][i]

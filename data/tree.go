@@ -167,7 +167,7 @@ func readTar(p string, r io.Reader) (*tree, error) {
 		switch hdr.Typeflag {
 		case tar.TypeDir:
 			t.addDir(name)
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg: // the reader reports old-style TypeRegA entries as TypeReg
 			if hdr.Size < 0 || hdr.Size > maxMember {
 				return nil, errorf(p, name, "member of %d bytes: expected at most %d", hdr.Size, maxMember)
 			}
