@@ -183,6 +183,10 @@ func TestPathErrors(t *testing.T) {
 	_, err = Open(Config{Kind: KindCIFAR10, Path: notArchive})
 	wantDataError(t, err, notArchive, "not a directory, tar or .tar.gz archive")
 
+	single := writeFile(t, "data_batch_1.bin.gz", gzipBytes(t, cifar10Batch(3, 0)))
+	_, err = Open(Config{Kind: KindCIFAR10, Path: single})
+	wantDataError(t, err, single, "holds no tar archive", "give the folder")
+
 	arch := cifar10Files(t, false).tarBytes(t, true)
 	cut := writeFile(t, "cut.tar.gz", arch[:len(arch)/2])
 	_, err = Open(Config{Kind: KindCIFAR10, Path: cut})

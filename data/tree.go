@@ -137,16 +137,20 @@ func readTar(p string, r io.Reader) (*tree, error) {
 	last := "" // the last good entry, to locate truncation
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
-		if err == io.EOF {
-			if n == 0 {
-				return nil, errorf(p, "", "empty archive: expected a directory or a tar archive of the dataset")
+		if n == 0 && err != nil {
+			what := "not a directory, tar or .tar.gz archive with entries"
+			if gz {
+				what = "a gzip file that holds no tar archive: expected a directory or a .tar.gz of the dataset (give the folder that holds this file)"
 			}
+			if err == io.EOF {
+				err = nil
+			}
+			return nil, &Error{File: p, Msg: what, Err: err}
+		}
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			if n == 0 && !gz {
-				return nil, &Error{File: p, Msg: "not a directory, tar or .tar.gz archive", Err: err}
-			}
 			where := "at the start"
 			if last != "" {
 				where = "after entry " + last
