@@ -36,6 +36,7 @@ experiments declared in HCL files, on the CPU or an NVIDIA GPU.`,
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newDevicesCmd())
 	root.AddCommand(newRunsCmd(), newShowCmd())
+	root.AddCommand(newDataCmd())
 	return root
 }
 
