@@ -146,7 +146,7 @@ func (l *loader) finish(b *block, st *Stage, up upstream, raw map[string]choice)
 			st.Params["augment"] = Param{Value: cty.BoolVal(kind != "mnist"), Range: b.def.DefRange, Default: true}
 		}
 	case KindUnlearn:
-		return l.checkForget(st, st.Params["forget"])
+		return l.checkForget(st, raw["forget"])
 	case KindEvaluate:
 		return l.finishEvaluate(b, st, up, raw)
 	case KindReport:
@@ -179,21 +179,24 @@ func trainOf(st *Stage) *Stage {
 	return nil
 }
 
-func (l *loader) checkForget(st *Stage, forget Param) bool {
+// checkForget checks the forget classes against the dataset's classes;
+// written is where the forget list was written.
+func (l *loader) checkForget(st *Stage, written choice) bool {
 	n, ds := classes(st)
+	forget := st.Params["forget"]
 	if n == 0 || forget.Value.IsNull() {
 		return true
 	}
-	for _, e := range elements(forget.Value) {
+	for i, e := range elements(forget.Value) {
 		c, _ := e.AsBigFloat().Int64()
 		if c >= int64(n) {
-			l.errorOnce(forget.Range, "Value out of range", fmt.Sprintf(
+			l.errorOnce(elemRange(written, i), "Value out of range", fmt.Sprintf(
 				"forget names class %d, but %s has %d classes (0-%d).", c, ds.Address, n, n-1))
 			return false
 		}
 	}
 	if forget.Value.LengthInt() >= n {
-		l.errorOnce(forget.Range, "Invalid value", fmt.Sprintf(
+		l.errorOnce(written.rng, "Invalid value", fmt.Sprintf(
 			"forget lists all %d classes of %s; nothing would be retained.", n, ds.Address))
 		return false
 	}
@@ -217,17 +220,22 @@ func (l *loader) finishEvaluate(b *block, st *Stage, up upstream, raw map[string
 			"%s is a trained model with no forget set; set forget = [...] in %s to say which classes its accuracies split off.",
 			model.Address, b.address()))
 		return false
-	} else if !l.checkForget(st, st.Params["forget"]) {
+	} else if !l.checkForget(st, fc) {
 		return false
 	}
-	metrics := map[string]bool{}
-	for _, m := range elements(st.Params["metrics"].Value) {
-		metrics[m.AsString()] = true
+	jsAt := -1
+	for i, m := range elements(st.Params["metrics"].Value) {
+		if m.AsString() == "js_retrain" {
+			jsAt = i
+		}
 	}
 	rc, hasRetrain := raw["retrain"]
-	if metrics["js_retrain"] && !hasRetrain {
-		p := st.Params["metrics"]
-		l.errorOnce(p.Range, "Missing retrain reference",
+	if jsAt >= 0 && !hasRetrain {
+		at := choice{rng: st.Params["metrics"].Range}
+		if c, ok := raw["metrics"]; ok {
+			at = c
+		}
+		l.errorOnce(elemRange(at, jsAt), "Missing retrain reference",
 			`Metric js_retrain compares against a retrained model: set retrain = unlearn.<name>, an unlearn block with method "retrain".`)
 		return false
 	}

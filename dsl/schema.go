@@ -161,7 +161,7 @@ func listOrEmpty(ty cty.Type, vals []cty.Value) cty.Value {
 }
 
 func (p ParamSpec) doc(s string) ParamSpec { p.Doc = s; return p }
-func (p ParamSpec) required() ParamSpec  { p.Default = cty.NilVal; return p }
+func (p ParamSpec) required() ParamSpec    { p.Default = cty.NilVal; return p }
 func (p ParamSpec) in(lo, hi float64) ParamSpec {
 	p.Min, p.Max = &lo, &hi
 	return p
@@ -180,9 +180,7 @@ func (p ParamSpec) nonEmpty() ParamSpec { p.NonEmpty = true; return p }
 func (p ParamSpec) unique() ParamSpec   { p.Unique = true; return p }
 func (p ParamSpec) nullable() ParamSpec {
 	p.Nullable = true
-	if p.Default == cty.NilVal {
-		p.Default = cty.NullVal(p.Type)
-	}
+	p.Default = cty.NullVal(p.Type)
 	return p
 }
 func (p ParamSpec) noSweep() ParamSpec { p.NoSweep = true; return p }

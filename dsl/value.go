@@ -90,6 +90,10 @@ func checkValue(spec ParamSpec, v cty.Value, what string) (cty.Value, *valueErro
 	}
 	cv, err := convert.Convert(v, spec.Type)
 	if err != nil {
+		if v.Type().IsPrimitiveType() || !spec.Type.IsListType() {
+			return cty.NilVal, &valueError{"Incorrect value type",
+				fmt.Sprintf("%s needs a %s, not a %s.", what, friendly(spec.Type), friendly(v.Type()))}
+		}
 		return cty.NilVal, &valueError{"Incorrect value type",
 			fmt.Sprintf("%s needs a %s: %s.", what, friendly(spec.Type), err)}
 	}
@@ -146,6 +150,10 @@ func friendly(ty cty.Type) string {
 		return "bool"
 	case ty.IsListType():
 		return "list of " + friendly(ty.ElementType()) + "s"
+	case ty.IsTupleType() || ty.IsSetType():
+		return "list"
+	case ty.IsObjectType() || ty.IsMapType():
+		return "object"
 	}
 	return ty.FriendlyName()
 }
