@@ -34,6 +34,7 @@ experiments declared in HCL files, on the CPU or an NVIDIA GPU.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd())
+	root.AddCommand(newValidateCmd(), newGraphCmd())
 	return root
 }
 

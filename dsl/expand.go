@@ -608,7 +608,7 @@ func (l *loader) refChoices(b *block, src *paramSource, spec ParamSpec) []refCho
 		cs = []choice{{val: src.val, rng: src.attr.Expr.Range(), expr: src.attr.Expr}}
 	}
 	kinds := strings.Join(spec.Refs, " or ")
-	if listed && spec.Name != primaryRef[b.kind] {
+	if listed && spec.Single {
 		l.errorf(src.attr.Expr.Range().Ptr(), "Incorrect value type", "%s takes one %s block, not a list.", src.name, kinds)
 		return nil
 	}

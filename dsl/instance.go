@@ -261,8 +261,8 @@ func (l *loader) finishEvaluate(b *block, st *Stage, up upstream, raw map[string
 		l.errorOnce(rc.rng, "No retrain instance", fmt.Sprintf(`%s has no instance with method = "retrain".`, rb.address()))
 	} else {
 		l.errorOnce(rc.rng, "No matching retrain instance", fmt.Sprintf(
-			"%s has no retrain instance of %s with forget = %s to compare %s against.",
-			rb.address(), trainOf(model).Address, formatValue(st.Params["forget"].Value), model.Address))
+			"%s has no retrain instance of %s with forget = %s, which js_retrain needs for the models derived from it.",
+			rb.address(), trainOf(model).Address, formatValue(st.Params["forget"].Value)))
 	}
 	return false
 }

@@ -48,8 +48,9 @@ type ParamSpec struct {
 	// Refs makes the parameter a reference to blocks of these kinds. A list
 	// of references fans out (or, for FanIn parameters, gathers all the
 	// referenced instances into one).
-	Refs  []string
-	FanIn bool
+	Refs   []string
+	FanIn  bool
+	Single bool // takes one reference, never a list
 	// NoSweep parameters cannot appear in sweep or zip blocks.
 	NoSweep bool
 }
@@ -244,13 +245,13 @@ var kindParams = map[string][]ParamSpec{
 		integer("split_seed", 0).atLeast(0).doc("seed of the subsets and the validation split"),
 	},
 	KindTrain: {
-		ref("dataset", KindDataset).required(),
-		str("arch", "", Archs...).required(),
+		ref("dataset", KindDataset).required().doc("the data to train on"),
+		str("arch", "", Archs...).required().doc("architecture"),
 		num("width", 1).above(0).doc("channel-width multiplier"),
-		integer("epochs", 0).atLeast(0).required(),
-		integer("batch_size", 128).atLeast(1),
-		object("optimizer", "sgd", optimizerSpec),
-		object("schedule", "cosine", scheduleSpec),
+		integer("epochs", 0).atLeast(0).required().doc("training epochs"),
+		integer("batch_size", 128).atLeast(1).doc("mini-batch size"),
+		object("optimizer", "sgd", optimizerSpec).doc("optimiser and its settings"),
+		object("schedule", "cosine", scheduleSpec).doc("learning-rate schedule over the epochs"),
 		num("ortho_lambda", 0).atLeast(0).doc("weight of the orthogonality penalty (0: plain training)"),
 		strList("ortho_exclude", []string{"shortcut", "first"}).doc("convolutions the penalty leaves out"),
 		ParamSpec{Name: "augment", Type: cty.Bool, Default: cty.NullVal(cty.Bool), Nullable: true}.
@@ -258,29 +259,30 @@ var kindParams = map[string][]ParamSpec{
 		integer("seed", 0).atLeast(0).doc("default: the experiment's replicate seed"),
 	},
 	KindUnlearn: {
-		ref("model", KindTrain, KindUnlearn).required(),
-		str("method", "", MethodNames()...).required(),
+		ref("model", KindTrain, KindUnlearn).required().doc("the model to unlearn from (an unlearned one too: methods chain)"),
+		str("method", "", MethodNames()...).required().doc("unlearning method, or a list of them (fans out)"),
 		numList("forget").atLeast(0).ints().unique().nonEmpty().required().doc("class indices to forget"),
 		integer("seed", 0).atLeast(0).doc("default: the model's seed"),
 	},
 	KindEvaluate: {
-		ref("models", KindTrain, KindUnlearn).required(),
-		ref("retrain", KindUnlearn).nullable().doc("unlearn block whose retrain instances js_retrain compares against"),
-		strList("metrics", Metrics, "acc_forget", "acc_retain", "mia", "time").nonEmpty(),
+		ref("models", KindTrain, KindUnlearn).required().doc("models to evaluate; each instance evaluates one"),
+		func() ParamSpec { p := ref("retrain", KindUnlearn).nullable(); p.Single = true; return p }().doc("unlearn block whose retrain instances js_retrain compares against"),
+		strList("metrics", Metrics, "acc_forget", "acc_retain", "mia", "time").nonEmpty().doc("metrics to compute (METHODS.md, Metrics)"),
 		numList("forget").atLeast(0).ints().unique().nonEmpty().nullable().
 			doc("forget classes for train models (unlearn models bring their own)"),
-		object("mia", "svm-confidence", miaSpec),
-		integer("batch_size", 256).atLeast(1),
+		object("mia", "svm-confidence", miaSpec).doc("membership-inference attack behind the mia metric"),
+		integer("batch_size", 256).atLeast(1).doc("mini-batch size of the forward passes"),
 		integer("seed", 0).atLeast(0).doc("default: the model's seed"),
 	},
 	KindReport: {
-		func() ParamSpec { p := ref("from", KindEvaluate).required(); p.FanIn = true; return p }(),
+		func() ParamSpec { p := ref("from", KindEvaluate).required(); p.FanIn = true; return p }().
+			doc("evaluate blocks whose instances (all seeds) the report gathers"),
 		strList("rows", nil).doc("dimensions (sweep keys or parameters) that make the rows"),
 		strList("columns", nil).doc("dimensions that make the columns"),
 		strList("values", nil).doc("metrics to show (default: all metrics of the evaluate blocks)"),
-		str("format", "markdown", "markdown", "csv", "json", "latex"),
-		ParamSpec{Name: "title", Type: cty.String, Default: cty.StringVal("")},
-		integer("precision", 2).in(0, 10),
+		str("format", "markdown", "markdown", "csv", "json", "latex").doc("output format"),
+		ParamSpec{Name: "title", Type: cty.String, Default: cty.StringVal("")}.doc("caption (empty: the experiment's title)"),
+		integer("precision", 2).in(0, 10).doc("decimals shown"),
 		ParamSpec{Name: "paper", Type: cty.String, Default: cty.NullVal(cty.String), Nullable: true}.
 			doc("name of the published table whose numbers are placed beside Lethe's"),
 	},
