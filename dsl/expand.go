@@ -584,7 +584,9 @@ func (l *loader) checkNames(b *block, sources []paramSource, methods []*Variant,
 		}
 	}
 	for _, p := range kindParams[b.kind] {
-		if p.Default == cty.NilVal && !given[p.Name] {
+		// A chained unlearn block inherits its model's forget set.
+		chained := b.kind == KindUnlearn && p.Name == "forget"
+		if p.Default == cty.NilVal && !given[p.Name] && !chained {
 			l.errorf(b.def.DefRange.Ptr(), "Missing required argument",
 				"The argument %q is required, but no definition was found in %s.", p.Name, b.address())
 		}

@@ -72,6 +72,15 @@ func (l *loader) instance(b *block, methods []*Variant, up upstream, fanIn []*St
 				continue
 			}
 			st.Params[spec.Name] = Param{Value: v, Range: c.rng}
+		case b.kind == KindUnlearn && spec.Name == "forget":
+			if up.inst.Kind != KindUnlearn {
+				l.errorOnce(b.def.DefRange, "Missing required argument", fmt.Sprintf(
+					"The argument %q is required, but no definition was found in %s.", spec.Name, b.address()))
+				ok = false
+				continue
+			}
+			p := up.inst.Params["forget"]
+			st.Params["forget"] = Param{Value: p.Value, Range: p.Range, Default: true}
 		case spec.Name == "seed" && up.inst != nil:
 			// unlearn and evaluate run with their model's seed.
 			p := up.inst.Params["seed"]

@@ -162,3 +162,29 @@ evaluate "all" { models = [unlearn.osp, unlearn.base] }`, Options{})
 		}
 	}
 }
+
+// TestChainedForget checks that an unlearn block reading an unlearned
+// model inherits its forget set, and that one reading a trained model
+// needs its own.
+func TestChainedForget(t *testing.T) {
+	exp := mustLoad(t, base+`
+unlearn "each" {
+  model  = train.ortho
+  method = "osp"
+  sweep { forget = [[1], [2]] }
+}
+unlearn "repair" {
+  model  = unlearn.each
+  method = "finetune"
+}`, Options{})
+	for _, s := range exp.Block(KindUnlearn, "repair") {
+		want, _ := s.Deps[0].Stage.Ints("forget")
+		got, _ := s.Ints("forget")
+		if !reflect.DeepEqual(got, want) || !s.Params["forget"].Default {
+			t.Errorf("%s: forget %v, want its model's %v", s.Address, got, want)
+		}
+	}
+	if n := len(exp.Block(KindUnlearn, "repair")); n != 2 {
+		t.Errorf("%d repairs, want 2", n)
+	}
+}
