@@ -169,4 +169,3 @@ if there are any.`,
 	})
 	return cmd
 }
-
