@@ -1,7 +1,6 @@
 package dsl
 
 import (
-	"sort"
 	"strings"
 	"testing"
 
@@ -49,11 +48,5 @@ func addresses(exp *Experiment, kind, name string) []string {
 	for _, s := range exp.Block(kind, name) {
 		out = append(out, s.Address)
 	}
-	return out
-}
-
-func sortedCopy(s []string) []string {
-	out := append([]string{}, s...)
-	sort.Strings(out)
 	return out
 }

@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -267,7 +268,7 @@ var experimentSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "title"}, {Name: "description"}, {Name: "seeds"},
 }}
 
-var seedsSpec = numList("seeds").atLeast(0).ints().unique().nonEmpty()
+var seedsSpec = numList("seeds").in(0, math.MaxInt32).ints().unique().nonEmpty()
 
 func (l *loader) decodeExperiment() {
 	b := l.experiment

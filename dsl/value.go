@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
-	"sort"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -337,10 +336,6 @@ func elements(v cty.Value) []cty.Value {
 		out = append(out, e)
 	}
 	return out
-}
-
-func sortedRanges(rs []hcl.Range) {
-	sort.Slice(rs, func(i, j int) bool { return rangeLess(rs[i], rs[j]) })
 }
 
 func rangeLess(a, b hcl.Range) bool {
