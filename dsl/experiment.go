@@ -29,16 +29,20 @@ type Experiment struct {
 	// Files holds every parsed file (specs, -var files, -var values) by
 	// name, for printing diagnostics with their source.
 	Files map[string]*hcl.File
+
+	byAddress map[string]*Stage
 }
 
 // Stage returns the stage with the given address.
 func (e *Experiment) Stage(address string) (*Stage, bool) {
-	for _, s := range e.Stages {
-		if s.Address == address {
-			return s, true
+	if len(e.byAddress) != len(e.Stages) {
+		e.byAddress = make(map[string]*Stage, len(e.Stages))
+		for _, s := range e.Stages {
+			e.byAddress[s.Address] = s
 		}
 	}
-	return nil, false
+	s, ok := e.byAddress[address]
+	return s, ok
 }
 
 // Block returns the instances of one block, in expansion order.
