@@ -63,7 +63,9 @@ func sampleStore(t *testing.T) (dir string, train, failed, cached tracking.RunID
 	return dir, train, failed, cached
 }
 
-func runCLI(t *testing.T, args ...string) (string, error) {
+// runCLICombined runs the root command and returns its stdout and
+// stderr together.
+func runCLICombined(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	root := newRootCmd()
 	var out bytes.Buffer
@@ -87,7 +89,7 @@ func TestRunsCommandListsAndFilters(t *testing.T) {
 	dir, train, failed, cached := sampleStore(t)
 	t.Setenv(tracking.EnvStore, "")
 
-	out, err := runCLI(t, "runs", "--store", dir)
+	out, err := runCLICombined(t, "runs", "--store", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +124,7 @@ func TestRunsCommandListsAndFilters(t *testing.T) {
 	} {
 		// The store named by the environment variable this time.
 		t.Setenv(tracking.EnvStore, dir)
-		out, err := runCLI(t, append([]string{"runs"}, c.args...)...)
+		out, err := runCLICombined(t, append([]string{"runs"}, c.args...)...)
 		if err != nil {
 			t.Fatalf("runs %v: %v", c.args, err)
 		}
@@ -146,19 +148,19 @@ func TestRunsCommandListsAndFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir = filepath.Join(specDir, tracking.DefaultDirName)
-	out, err = runCLI(t, "runs", "--spec", spec)
+	out, err = runCLICombined(t, "runs", "--spec", spec)
 	if err != nil || len(rowsOf(out)) != 3 {
 		t.Errorf("runs --spec %s: %v\n%s", spec, err, out)
 	}
 
-	out, err = runCLI(t, "runs", "--store", dir, "--limit", "2")
+	out, err = runCLICombined(t, "runs", "--store", dir, "--limit", "2")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out, "more match") || strings.Count(out, "\n") != 4 {
 		t.Errorf("--limit 2 of 3 should show 2 rows and say more match:\n%s", out)
 	}
-	out, _ = runCLI(t, "runs", "--store", dir, "--kind", "report")
+	out, _ = runCLICombined(t, "runs", "--store", dir, "--kind", "report")
 	if !strings.Contains(out, "no runs match") {
 		t.Errorf("an empty listing says %q", out)
 	}
@@ -180,7 +182,7 @@ func TestRunsCommandRejectsBadInput(t *testing.T) {
 		{[]string{"show", "--store", dir, "train.x"}, `no run with id or address "train.x"`},
 		{[]string{"show", "--store", dir}, "accepts 1 arg"},
 	} {
-		_, err := runCLI(t, c.args...)
+		_, err := runCLICombined(t, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("lethe %v: err = %v, want one containing %q", c.args, err, c.want)
 		}
@@ -192,7 +194,7 @@ func TestRunsCommandRejectsBadInput(t *testing.T) {
 
 func TestShowCommand(t *testing.T) {
 	dir, train, failed, cached := sampleStore(t)
-	out, err := runCLI(t, "show", "--store", dir, "--tail", "3", fmt.Sprint(train))
+	out, err := runCLICombined(t, "show", "--store", dir, "--tail", "3", fmt.Sprint(train))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +238,7 @@ func TestShowCommand(t *testing.T) {
 		t.Errorf("log tail wrong:\n%s", out)
 	}
 
-	out, err = runCLI(t, "show", "--store", dir, fmt.Sprint(failed))
+	out, err = runCLICombined(t, "show", "--store", dir, fmt.Sprint(failed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +250,7 @@ func TestShowCommand(t *testing.T) {
 
 	// By address: the latest run of train.base[seed=1] is the cached one,
 	// which shows the producing run's results.
-	out, err = runCLI(t, "show", "--store", dir, "--tail", "0", "train.base")
+	out, err = runCLICombined(t, "show", "--store", dir, "--tail", "0", "train.base")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +272,7 @@ func TestShowCommand(t *testing.T) {
 
 func TestRunsAndShowHelpExplainEveryFlag(t *testing.T) {
 	for _, name := range []string{"runs", "show"} {
-		out, err := runCLI(t, name, "--help")
+		out, err := runCLICombined(t, name, "--help")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,6 +37,7 @@ experiments declared in HCL files, on the CPU or an NVIDIA GPU.`,
 	root.AddCommand(newDevicesCmd())
 	root.AddCommand(newRunsCmd(), newShowCmd())
 	root.AddCommand(newDataCmd())
+	root.AddCommand(newValidateCmd(), newGraphCmd())
 	return root
 }
 
