@@ -33,16 +33,25 @@ type Experiment struct {
 	byAddress map[string]*Stage
 }
 
-// Stage returns the stage with the given address.
+// Stage returns the stage with the given address. It is safe for
+// concurrent use.
 func (e *Experiment) Stage(address string) (*Stage, bool) {
-	if len(e.byAddress) != len(e.Stages) {
-		e.byAddress = make(map[string]*Stage, len(e.Stages))
-		for _, s := range e.Stages {
-			e.byAddress[s.Address] = s
+	if s, ok := e.byAddress[address]; ok && len(e.byAddress) == len(e.Stages) {
+		return s, true
+	}
+	for _, s := range e.Stages {
+		if s.Address == address {
+			return s, true
 		}
 	}
-	s, ok := e.byAddress[address]
-	return s, ok
+	return nil, false
+}
+
+func (e *Experiment) index() {
+	e.byAddress = make(map[string]*Stage, len(e.Stages))
+	for _, s := range e.Stages {
+		e.byAddress[s.Address] = s
+	}
 }
 
 // Block returns the instances of one block, in expansion order.

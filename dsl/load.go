@@ -121,6 +121,7 @@ func LoadSources(sources []Source, opts Options) (*Experiment, hcl.Diagnostics) 
 		// Stages of a broken spec would mislead a runner.
 		l.exp.Stages = nil
 	}
+	l.exp.index()
 	return l.exp, l.diags
 }
 
