@@ -513,3 +513,43 @@ func (be *Backend) Sync() error {
 	be.run("Sync", be.dev.sync)
 	return be.err
 }
+
+// Close waits for the device, returns all cached memory, destroys the
+// library handles and the stream and releases the GPU's context. Buffers
+// still allocated are freed with the context; none may be used again.
+func (be *Backend) Close() error {
+	if be.closed {
+		return nil
+	}
+	var errs []error
+	if err := be.dev.enter(); err != nil {
+		return err
+	}
+	defer be.dev.leave()
+	errs = append(errs, be.dev.sync())
+	for _, b := range []*Buffer{be.workspace, be.partial, be.result} {
+		if b != nil && b.alloc != nil && !b.alloc.freed {
+			b.alloc.freed = true
+			errs = append(errs, be.alloc.release(b.alloc.ptr))
+		}
+	}
+	errs = append(errs, be.alloc.trim())
+	if be.blas != nil {
+		be.blas.api.destroy(be.blas.h)
+	}
+	if be.dnn != nil {
+		be.dnn.close()
+	}
+	if g := be.gpu; g != nil {
+		for _, s := range g.staging {
+			g.d.cuEventDestroy(s.event)
+			g.d.cuMemFreeHost(s.p)
+		}
+		g.staging = nil
+		g.d.cuStreamDestroy(g.stream)
+		errs = append(errs, g.d.check("release the GPU context", "cuDevicePrimaryCtxRelease_v2", g.d.cuDevicePrimaryCtxRelease(g.dev)))
+	}
+	be.pinner.Unpin()
+	be.closed = true
+	return errors.Join(errs...)
+}

@@ -301,3 +301,17 @@ func pickAlgo(perfs []cudnnAlgoPerf, tf32 bool) (cudnnAlgoPerf, bool) {
 	}
 	return cudnnAlgoPerf{}, false
 }
+
+func (d *dnnHandle) close() {
+	for _, p := range d.convs {
+		d.api.destroyTensor(p.y)
+		d.api.destroyFilter(p.w)
+		for _, c := range []uintptr{p.convFwd, p.convBD, p.convBF} {
+			d.api.destroyConv(c)
+		}
+	}
+	for _, t := range d.tensors {
+		d.api.destroyTensor(t)
+	}
+	d.api.destroy(d.h)
+}
