@@ -24,6 +24,7 @@ type cublasAPI struct {
 	setStream   func(h, stream uintptr) int32
 	setMathMode func(h uintptr, mode int32) int32
 	getVersion  func(h uintptr, v *int32) int32
+	getProperty func(prop int32, v *int32) int32 // optional: cublasGetProperty
 	sgemm       func(h uintptr, transA, transB int32, m, n, k int32, alpha *float32, a uintptr, lda int32, b uintptr, ldb int32, beta *float32, c uintptr, ldc int32) int32
 }
 
@@ -51,6 +52,9 @@ func bindCuBLAS(sp searchPath) (*cublasAPI, error) {
 	b.fn(&c.setMathMode, "cublasSetMathMode")
 	b.fn(&c.getVersion, "cublasGetVersion_v2")
 	b.fn(&c.sgemm, "cublasSgemm_v2")
+	if b.err == nil && !b.optional(&c.getProperty, "cublasGetProperty") {
+		c.getProperty = nil
+	}
 	return c, b.err
 }
 
@@ -120,4 +124,19 @@ func rowMajorGemm(transA, transB bool, m, n, k int, a uintptr, lda int, b uintpt
 func (h *blasHandle) sgemm(transA, transB bool, m, n, k int, alpha float32, a uintptr, lda int, b uintptr, ldb int, beta float32, c uintptr, ldc int) error {
 	g := rowMajorGemm(transA, transB, m, n, k, a, lda, b, ldb)
 	return h.api.check("GEMM", "cublasSgemm_v2", h.api.sgemm(h.h, g.opFirst, g.opSecond, g.m, g.n, g.k, &alpha, g.first, g.ldFirst, g.second, g.ldSecond, &beta, c, int32(ldc)))
+}
+
+// versionString reads cuBLAS's version without a handle (libraryPropertyType:
+// MAJOR_VERSION 0, MINOR_VERSION 1, PATCH_LEVEL 2).
+func (c *cublasAPI) versionString() string {
+	if c.getProperty == nil {
+		return "unknown version"
+	}
+	var v [3]int32
+	for i := range v {
+		if c.getProperty(int32(i), &v[i]) != 0 {
+			return "unknown version"
+		}
+	}
+	return fmt.Sprintf("%d.%d.%d", v[0], v[1], v[2])
 }
