@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
+	"syscall"
 	"unsafe"
 
 	"lethe/nn"
@@ -92,8 +92,8 @@ type Backend struct {
 	info    Info
 	err     error // the first error; later ops are skipped
 
-	params *paramBlock
-	pinner runtime.Pinner
+	params   *paramBlock
+	paramMem []byte // the mapping that holds params
 
 	partial   *Buffer // per-block partial sums (float64) for reductions
 	result    *Buffer // the final float64 of a reduction
@@ -107,8 +107,10 @@ type kernel struct {
 }
 
 // paramBlock holds one launch's argument values and the array of
-// pointers to them that cuLaunchKernel reads. It is pinned and reused:
-// launches are serialised and the driver copies the values at launch.
+// pointers to them that cuLaunchKernel reads. It lives in an anonymous
+// memory mapping, outside the Go heap, so C may hold pointers into it
+// without pinning; it is reused: launches are serialised and the driver
+// copies the values at launch.
 type paramBlock struct {
 	vals [32]uint64
 	ptrs [32]unsafe.Pointer
@@ -219,8 +221,12 @@ func newBackend(dev device, name string, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	be := &Backend{name: name, dev: dev, alloc: newAllocator(dev), kernels: map[string]*kernel{}, opts: opts, params: &paramBlock{}}
-	be.pinner.Pin(be.params)
+	mem, err := syscall.Mmap(-1, 0, int(unsafe.Sizeof(paramBlock{})), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return nil, fmt.Errorf("cuda: mapping memory for kernel parameters: %w", err)
+	}
+	be := &Backend{name: name, dev: dev, alloc: newAllocator(dev), kernels: map[string]*kernel{}, opts: opts,
+		params: (*paramBlock)(unsafe.Pointer(&mem[0])), paramMem: mem}
 	for i := range be.params.ptrs {
 		be.params.ptrs[i] = unsafe.Pointer(&be.params.vals[i])
 	}
@@ -549,7 +555,6 @@ func (be *Backend) Close() error {
 		g.d.cuStreamDestroy(g.stream)
 		errs = append(errs, g.d.check("release the GPU context", "cuDevicePrimaryCtxRelease_v2", g.d.cuDevicePrimaryCtxRelease(g.dev)))
 	}
-	be.pinner.Unpin()
 	be.closed = true
 	return errors.Join(errs...)
 }

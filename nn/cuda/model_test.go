@@ -81,11 +81,11 @@ func trainStepAgreement(t *testing.T, be nn.Backend, cfg nn.Config, batch int, g
 }
 
 // Gradients pass through many layers of float32 sums in a different
-// order: compare them loosely, the parameters (which move by lr·grad)
-// tightly.
+// order; their error is absolute-ish, so it is measured against the
+// largest gradient. Parameters move by lr·grad and stay tight.
 var (
-	tolModelGrad  = tol{Abs: 1e-4, Rel: 5e-3}
-	tolModelParam = tol{Abs: 1e-5, Rel: 1e-4}
+	tolModelGrad  = tol{Abs: 1e-5, Rel: 1e-3, Global: true}
+	tolModelParam = tol{Abs: 1e-5, Rel: 1e-4, Global: true}
 )
 
 func TestTrainStepEmulated(t *testing.T) {
@@ -95,7 +95,7 @@ func TestTrainStepEmulated(t *testing.T) {
 		batch int
 	}{
 		{nn.Config{Arch: "smallcnn", Classes: 10, InC: 1, InH: 28, InW: 28, Width: 0.25, Seed: 1}, 4},
-		{nn.Config{Arch: "resnet18", Classes: 10, InC: 3, InH: 8, InW: 8, Width: 0.125, Seed: 2}, 2},
+		{nn.Config{Arch: "resnet18", Classes: 10, InC: 3, InH: 12, InW: 12, Width: 0.125, Seed: 2}, 2},
 	} {
 		t.Run(c.cfg.Arch, func(t *testing.T) {
 			trainStepAgreement(t, be, c.cfg, c.batch, tolModelGrad, tolModelParam)
