@@ -102,3 +102,24 @@ func TestTrainStepEmulated(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchmarkModelsMatchPyTorch: the GPU benchmarks compare Lethe's
+// models with the PyTorch definitions in scripts/bench_torch_gpu.py; the
+// parameter counts printed by that script's models must match.
+func TestBenchmarkModelsMatchPyTorch(t *testing.T) {
+	for _, c := range []struct {
+		cfg  nn.Config
+		want int
+	}{
+		{nn.Config{Arch: "smallcnn", Classes: 10, InC: 1, InH: 28, InW: 28, Width: 1}, 421738},
+		{nn.Config{Arch: "resnet18", Classes: 10, InC: 3, InH: 32, InW: 32, Width: 1}, 11173962},
+	} {
+		m, err := nn.New(reference(), c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.NumParams(); got != c.want {
+			t.Errorf("%s: %d parameters, PyTorch's definition has %d", c.cfg.Arch, got, c.want)
+		}
+	}
+}
