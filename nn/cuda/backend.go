@@ -95,6 +95,9 @@ type Backend struct {
 	params   *paramBlock
 	paramMem []byte // the mapping that holds params
 
+	dnnConvOff map[convDirKey]bool // shapes and directions where cuDNN failed
+	fallbacks  []string            // library failures worked around
+
 	partial   *Buffer // per-block partial sums (float64) for reductions
 	result    *Buffer // the final float64 of a reduction
 	workspace *Buffer // cuDNN workspace, grown on demand
@@ -225,7 +228,7 @@ func newBackend(dev device, name string, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cuda: mapping memory for kernel parameters: %w", err)
 	}
-	be := &Backend{name: name, dev: dev, alloc: newAllocator(dev), kernels: map[string]*kernel{}, opts: opts,
+	be := &Backend{name: name, dev: dev, alloc: newAllocator(dev), kernels: map[string]*kernel{}, opts: opts, dnnConvOff: map[convDirKey]bool{},
 		params: (*paramBlock)(unsafe.Pointer(&mem[0])), paramMem: mem}
 	for i := range be.params.ptrs {
 		be.params.ptrs[i] = unsafe.Pointer(&be.params.vals[i])
@@ -261,6 +264,20 @@ func (be *Backend) MemStats() MemStats { return be.alloc.stats() }
 
 // Err is the first error met so far (nil if none), without waiting.
 func (be *Backend) Err() error { return be.err }
+
+// Fallbacks lists the library failures the backend worked around by
+// switching to its own kernels (empty when cuBLAS and cuDNN did all that
+// was asked of them).
+func (be *Backend) Fallbacks() []string { return be.fallbacks }
+
+func (be *Backend) fallback(msg string) {
+	be.fallbacks = append(be.fallbacks, msg)
+	if be.opts.Warn != nil {
+		be.opts.Warn(msg)
+	} else {
+		fmt.Fprintln(os.Stderr, "lethe: cuda:", msg)
+	}
+}
 
 func (be *Backend) fail(op string, err error) {
 	if be.err == nil && err != nil {
@@ -555,6 +572,8 @@ func (be *Backend) Close() error {
 		g.d.cuStreamDestroy(g.stream)
 		errs = append(errs, g.d.check("release the GPU context", "cuDevicePrimaryCtxRelease_v2", g.d.cuDevicePrimaryCtxRelease(g.dev)))
 	}
+	errs = append(errs, syscall.Munmap(be.paramMem))
+	be.params, be.paramMem = nil, nil
 	be.closed = true
 	return errors.Join(errs...)
 }

@@ -59,6 +59,9 @@ func benchTrainStep(b *testing.B, cfg nn.Config, batch int) {
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/step")
 	b.ReportMetric(float64(be.MemStats().PeakBytes)/(1<<20), "peakMiB")
+	for _, f := range be.Fallbacks() {
+		b.Logf("library failure worked around (the timing measures the fallback): %s", f)
+	}
 }
 
 // BenchmarkGPUResNet18Step: ResNet-18 (CIFAR stem), batch 256 of 3x32x32,

@@ -82,3 +82,22 @@ func (d DeviceInfo) String() string {
 	return fmt.Sprintf("cuda:%d  %s\n  memory: %.1f GiB, compute capability %d.%d, %d multiprocessors\n  driver: CUDA %s\n  NVRTC: %s\n  cuBLAS: %s\n  cuDNN: %s",
 		d.Ordinal, d.Name, float64(d.TotalMemory)/(1<<30), d.Major, d.Minor, d.Multiprocessors, d.Driver, d.NVRTC, d.CuBLAS, d.CuDNN)
 }
+
+// Available reports whether New can open a GPU here: nil when the driver
+// loads and sees at least one GPU, else the reason (beginning "no CUDA
+// device:"). It is what a device = "auto" choice asks; it does not load
+// NVRTC, cuBLAS or cuDNN.
+func Available() error {
+	d, err := loadDriver()
+	if err != nil {
+		return fmt.Errorf("no CUDA device: %w", err)
+	}
+	n, err := d.deviceCount()
+	if err != nil {
+		return fmt.Errorf("no CUDA device: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("no CUDA device: the CUDA driver (%s) found no GPU", d.lib.path)
+	}
+	return nil
+}

@@ -60,13 +60,15 @@ func TestGPUInfo(t *testing.T) {
 // TestGPUOps: the library paths (cuDNN convolutions and batch norm,
 // cuBLAS GEMM), TF32 off, against the reference.
 func TestGPUOps(t *testing.T) {
-	runOpSuite(t, gpuBackend(t, Options{TF32: TF32Off}), tolSum)
+	runOpSuite(t, func(t *testing.T) nn.Backend { return gpuBackend(t, Options{TF32: TF32Off}) }, tolSum)
 }
 
 // TestGPUOpsOwnKernels: Lethe's own kernels on the GPU (tiled GEMM,
 // im2col convolutions, batch-norm kernels), as used without the libraries.
 func TestGPUOpsOwnKernels(t *testing.T) {
-	runOpSuite(t, gpuBackend(t, Options{TF32: TF32Off, NoCuDNN: true, NoCuBLAS: true}), tolSum)
+	runOpSuite(t, func(t *testing.T) nn.Backend {
+		return gpuBackend(t, Options{TF32: TF32Off, NoCuDNN: true, NoCuBLAS: true})
+	}, tolSum)
 }
 
 // TestGPUOpsOwnBatchNorm: cuDNN convolutions with Lethe's batch norm.
@@ -91,6 +93,11 @@ func TestGPUTrainStep(t *testing.T) {
 	t.Run("resnet18", func(t *testing.T) {
 		trainStepAgreement(t, be, nn.Config{Arch: "resnet18", Classes: 10, InC: 3, InH: 32, InW: 32, Width: 0.5, Seed: 2}, 4, tolModelGrad, tolModelParam)
 	})
+	defer func() {
+		for _, f := range be.Fallbacks() {
+			t.Errorf("library failure worked around: %s", f)
+		}
+	}()
 	t.Run("resnet18-own-kernels", func(t *testing.T) {
 		own := gpuBackend(t, Options{TF32: TF32Off, NoCuDNN: true, NoCuBLAS: true})
 		trainStepAgreement(t, own, nn.Config{Arch: "resnet18", Classes: 10, InC: 3, InH: 16, InW: 16, Width: 0.25, Seed: 2}, 4, tolModelGrad, tolModelParam)

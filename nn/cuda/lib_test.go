@@ -218,3 +218,14 @@ func TestDlopenFlagsExportSymbolsGlobally(t *testing.T) {
 		t.Errorf("dlFlags = %#x, want RTLD_NOW|RTLD_GLOBAL", dlFlags)
 	}
 }
+
+func TestAvailableAndDescribeWithoutGPU(t *testing.T) {
+	if Available() == nil {
+		t.Skip("a GPU is present")
+	}
+	for name, err := range map[string]error{"Available": Available(), "Describe": func() error { _, err := Describe(); return err }()} {
+		if err == nil || !strings.HasPrefix(err.Error(), "no CUDA device: ") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -26,10 +27,7 @@ func (be *Backend) ConvForward(g nn.ConvGeom, x, w, y nn.Buf) {
 	X, W, Y := be.fbuf("ConvForward", x), be.fbuf("ConvForward", w), be.fbuf("ConvForward", y)
 	checkConv("ConvForward", g, X, W, Y)
 	be.run("ConvForward", func() error {
-		if be.dnn != nil {
-			return be.dnnConvForward(g, X.ptr(), W.ptr(), Y.ptr())
-		}
-		return be.im2colForward(g, X.ptr(), W.ptr(), Y.ptr())
+		return be.convDispatch("ConvForward", g, func() error { return be.dnnConvForward(g, X.ptr(), W.ptr(), Y.ptr()) }, func() error { return be.im2colForward(g, X.ptr(), W.ptr(), Y.ptr()) })
 	})
 }
 
@@ -38,10 +36,7 @@ func (be *Backend) ConvBackwardData(g nn.ConvGeom, w, dy, dx nn.Buf) {
 	W, DY, DX := be.fbuf("ConvBackwardData", w), be.fbuf("ConvBackwardData", dy), be.fbuf("ConvBackwardData", dx)
 	checkConv("ConvBackwardData", g, DX, W, DY)
 	be.run("ConvBackwardData", func() error {
-		if be.dnn != nil {
-			return be.dnnConvBackwardData(g, W.ptr(), DY.ptr(), DX.ptr())
-		}
-		return be.im2colBackwardData(g, W.ptr(), DY.ptr(), DX.ptr())
+		return be.convDispatch("ConvBackwardData", g, func() error { return be.dnnConvBackwardData(g, W.ptr(), DY.ptr(), DX.ptr()) }, func() error { return be.im2colBackwardData(g, W.ptr(), DY.ptr(), DX.ptr()) })
 	})
 }
 
@@ -50,11 +45,31 @@ func (be *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 	X, DY, DW := be.fbuf("ConvBackwardFilter", x), be.fbuf("ConvBackwardFilter", dy), be.fbuf("ConvBackwardFilter", dw)
 	checkConv("ConvBackwardFilter", g, X, DW, DY)
 	be.run("ConvBackwardFilter", func() error {
-		if be.dnn != nil {
-			return be.dnnConvBackwardFilter(g, X.ptr(), DY.ptr(), DW.ptr())
-		}
-		return be.im2colBackwardFilter(g, X.ptr(), DY.ptr(), DW.ptr())
+		return be.convDispatch("ConvBackwardFilter", g, func() error { return be.dnnConvBackwardFilter(g, X.ptr(), DY.ptr(), DW.ptr()) }, func() error { return be.im2colBackwardFilter(g, X.ptr(), DY.ptr(), DW.ptr()) })
 	})
+}
+
+// convDispatch runs a convolution through cuDNN when it is loaded and
+// has not failed on this shape and direction; a cuDNN error (a status,
+// not a device fault) switches that shape and direction to im2col + GEMM
+// for good, with a warning, so a cuDNN problem costs speed, not results.
+func (be *Backend) convDispatch(op string, g nn.ConvGeom, viaDNN, own func() error) error {
+	key := convDirKey{convKeyOf(g), op}
+	if be.dnn != nil && !be.dnnConvOff[key] {
+		err := viaDNN()
+		var le *LibError
+		if err == nil || !errors.As(err, &le) {
+			return err
+		}
+		be.fallback(fmt.Sprintf("%v; this shape uses im2col + GEMM from now on", err))
+		be.dnnConvOff[key] = true
+	}
+	return own()
+}
+
+type convDirKey struct {
+	convKey
+	op string
 }
 
 // im2colForward: per image, col = im2col(x_i) [CRS, PQ]; y_i = w·col.
@@ -328,13 +343,18 @@ func (be *Backend) BatchNormTrain(n, c, hw int, x, gamma, beta, y, runMean, runV
 	check(op, Y.n == X.n, "y of %d values, x of %d", Y.n, X.n)
 	be.run(op, func() error {
 		if be.useDNNBN(n, hw, eps) {
-			xd, bd, err := be.bnDescs(n, c, hw)
-			if err != nil {
+			done, err := be.dnnBNCall(func() error {
+				xd, bd, err := be.bnDescs(n, c, hw)
+				if err != nil {
+					return err
+				}
+				one, zero := float32(1), float32(0)
+				return be.dnn.api.check(op, "cudnnBatchNormalizationForwardTraining", be.dnn.api.bnFwdTrain(be.dnn.h, cudnnBatchNormSpatial, &one, &zero,
+					xd, X.ptr(), xd, Y.ptr(), bd, G.ptr(), B.ptr(), float64(momentum), RM.ptr(), RV.ptr(), float64(eps), SM.ptr(), SI.ptr()))
+			})
+			if done {
 				return err
 			}
-			one, zero := float32(1), float32(0)
-			return be.dnn.api.check(op, "cudnnBatchNormalizationForwardTraining", be.dnn.api.bnFwdTrain(be.dnn.h, cudnnBatchNormSpatial, &one, &zero,
-				xd, X.ptr(), xd, Y.ptr(), bd, G.ptr(), B.ptr(), float64(momentum), RM.ptr(), RV.ptr(), float64(eps), SM.ptr(), SI.ptr()))
 		}
 		splits := be.splitsFor(n, c, hw)
 		part, err := be.tempDoubles(2 * c * splits)
@@ -354,6 +374,21 @@ func (be *Backend) BatchNormTrain(n, c, hw int, x, gamma, beta, y, runMean, runV
 	})
 }
 
+// dnnBNCall runs a cuDNN batch-norm call. A cuDNN error turns cuDNN
+// batch norm off for the backend, with a warning, and reports done=false
+// so the caller runs Lethe's kernels instead.
+func (be *Backend) dnnBNCall(f func() error) (done bool, err error) {
+	err = f()
+	var le *LibError
+	if err == nil || !errors.As(err, &le) {
+		return true, err
+	}
+	be.fallback(fmt.Sprintf("%v; batch norm uses Lethe's kernels from now on", err))
+	be.dnnBN = false
+	be.info.BatchNorm = "Lethe kernels (cuDNN failed)"
+	return false, nil
+}
+
 func (be *Backend) bnDescs(n, c, hw int) (x, bn uintptr, err error) {
 	if x, err = be.dnn.tensor(n, c, hw, 1); err != nil {
 		return
@@ -370,13 +405,18 @@ func (be *Backend) BatchNormEval(n, c, hw int, x, gamma, beta, runMean, runVar, 
 	check(op, Y.n == X.n, "y of %d values, x of %d", Y.n, X.n)
 	be.run(op, func() error {
 		if be.useDNNBN(n, hw, eps) {
-			xd, bd, err := be.bnDescs(n, c, hw)
-			if err != nil {
+			done, err := be.dnnBNCall(func() error {
+				xd, bd, err := be.bnDescs(n, c, hw)
+				if err != nil {
+					return err
+				}
+				one, zero := float32(1), float32(0)
+				return be.dnn.api.check(op, "cudnnBatchNormalizationForwardInference", be.dnn.api.bnFwdInfer(be.dnn.h, cudnnBatchNormSpatial, &one, &zero,
+					xd, X.ptr(), xd, Y.ptr(), bd, G.ptr(), B.ptr(), RM.ptr(), RV.ptr(), float64(eps)))
+			})
+			if done {
 				return err
 			}
-			one, zero := float32(1), float32(0)
-			return be.dnn.api.check(op, "cudnnBatchNormalizationForwardInference", be.dnn.api.bnFwdInfer(be.dnn.h, cudnnBatchNormSpatial, &one, &zero,
-				xd, X.ptr(), xd, Y.ptr(), bd, G.ptr(), B.ptr(), RM.ptr(), RV.ptr(), float64(eps)))
 		}
 		inv, err := be.tempFloats(c)
 		if err != nil {
@@ -416,15 +456,20 @@ func (be *Backend) BatchNormBackward(n, c, hw int, x, dy, gamma, saveMean, saveI
 	check(op, DY.n == X.n && DX.n == X.n, "dy of %d and dx of %d values, x of %d", DY.n, DX.n, X.n)
 	be.run(op, func() error {
 		if be.useDNNBN(n, hw, cudnnBNMinEpsilon) {
-			xd, bd, err := be.bnDescs(n, c, hw)
-			if err != nil {
+			done, err := be.dnnBNCall(func() error {
+				xd, bd, err := be.bnDescs(n, c, hw)
+				if err != nil {
+					return err
+				}
+				one, zero := float32(1), float32(0)
+				// eps is not used when the saved statistics are given, but
+				// must still be valid.
+				return be.dnn.api.check(op, "cudnnBatchNormalizationBackward", be.dnn.api.bnBwd(be.dnn.h, cudnnBatchNormSpatial, &one, &zero, &one, &one,
+					xd, X.ptr(), xd, DY.ptr(), xd, DX.ptr(), bd, G.ptr(), DG.ptr(), DB.ptr(), cudnnBNMinEpsilon, SM.ptr(), SI.ptr()))
+			})
+			if done {
 				return err
 			}
-			one, zero := float32(1), float32(0)
-			// eps is not used when the saved statistics are given, but
-			// must still be valid.
-			return be.dnn.api.check(op, "cudnnBatchNormalizationBackward", be.dnn.api.bnBwd(be.dnn.h, cudnnBatchNormSpatial, &one, &zero, &one, &one,
-				xd, X.ptr(), xd, DY.ptr(), xd, DX.ptr(), bd, G.ptr(), DG.ptr(), DB.ptr(), cudnnBNMinEpsilon, SM.ptr(), SI.ptr()))
 		}
 		coef, err := be.tempFloats(2 * c)
 		if err != nil {

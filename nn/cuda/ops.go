@@ -1,6 +1,8 @@
 package cuda
 
 import (
+	"errors"
+	"fmt"
 	"math"
 
 	"lethe/nn"
@@ -181,7 +183,13 @@ func checkGemm(transA, transB bool, m, n, k, lenA, lda, lenB, ldb, lenC, ldc int
 // gemm on device pointers; the device is entered.
 func (be *Backend) gemm(transA, transB bool, m, n, k int, alpha float32, a uintptr, lda int, b uintptr, ldb int, beta float32, c uintptr, ldc int) error {
 	if be.blas != nil {
-		return be.blas.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		err := be.blas.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		var le *LibError
+		if err == nil || !errors.As(err, &le) {
+			return err
+		}
+		be.fallback(fmt.Sprintf("%v; GEMM uses Lethe's tiled kernel from now on", err))
+		be.blas = nil
 	}
 	const tile = 16
 	grid := [3]uint32{uint32((n + tile - 1) / tile), uint32((m + tile - 1) / tile), 1}

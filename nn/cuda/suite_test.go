@@ -152,21 +152,37 @@ func (s *suite) run(f func(b nn.Backend, pick func(pair) nn.Buf)) {
 	f(s.ref, func(p pair) nn.Buf { return p.want })
 }
 
-func runOpSuite(t *testing.T, be nn.Backend, conv tol) {
-	s := newSuite(be, conv)
-	t.Run("AllocZeroed", s.testAllocZeroed)
-	t.Run("FillCopySlice", s.testFillCopySlice)
-	t.Run("Elementwise", s.testElementwise)
-	t.Run("DotAndNonFinite", s.testReductions)
-	t.Run("Gemm", s.testGemm)
-	t.Run("Conv", s.testConv)
-	t.Run("ChannelOps", s.testChannelOps)
-	t.Run("BatchNorm", s.testBatchNorm)
-	t.Run("MaxPool", s.testMaxPool)
-	t.Run("AvgPool", s.testAvgPool)
-	t.Run("Softmax", s.testSoftmax)
-	t.Run("Optimisers", s.testOptimisers)
-	t.Run("SelectiveDampen", s.testDampen)
+// runOpSuite runs every op group on a fresh backend from mk, so that an
+// error in one group (errors are sticky) does not hide the others.
+func runOpSuite(t *testing.T, mk func(t *testing.T) nn.Backend, conv tol) {
+	for _, g := range []struct {
+		name string
+		test func(*suite, *testing.T)
+	}{
+		{"AllocZeroed", (*suite).testAllocZeroed},
+		{"FillCopySlice", (*suite).testFillCopySlice},
+		{"Elementwise", (*suite).testElementwise},
+		{"DotAndNonFinite", (*suite).testReductions},
+		{"Gemm", (*suite).testGemm},
+		{"Conv", (*suite).testConv},
+		{"ChannelOps", (*suite).testChannelOps},
+		{"BatchNorm", (*suite).testBatchNorm},
+		{"MaxPool", (*suite).testMaxPool},
+		{"AvgPool", (*suite).testAvgPool},
+		{"Softmax", (*suite).testSoftmax},
+		{"Optimisers", (*suite).testOptimisers},
+		{"SelectiveDampen", (*suite).testDampen},
+	} {
+		t.Run(g.name, func(t *testing.T) {
+			be := mk(t)
+			g.test(newSuite(be, conv), t)
+			if cb, ok := be.(*Backend); ok {
+				for _, f := range cb.Fallbacks() {
+					t.Errorf("library failure worked around: %s", f)
+				}
+			}
+		})
+	}
 }
 
 func (s *suite) testAllocZeroed(t *testing.T) {
