@@ -187,6 +187,12 @@ func New(opts Options) (*Backend, error) {
 		return nil, err
 	}
 	be.gpu = g
+	// cuBLAS and cuDNN bind their handles to the context current on the
+	// thread (through the CUDA runtime), so create them inside it.
+	if err := g.enter(); err != nil {
+		return nil, fmt.Errorf("cuda: %w", err)
+	}
+	defer g.leave()
 	info.CuBLAS, info.CuDNN, info.BatchNorm = "not used (Options.NoCuBLAS)", "not used (Options.NoCuDNN)", "Lethe kernels"
 	if !opts.NoCuBLAS {
 		if api, err := loadCuBLAS(); err != nil {

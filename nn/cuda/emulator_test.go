@@ -101,12 +101,21 @@ func buildEmulator(t testing.TB) string {
 			emuErr = err
 			return
 		}
-		cpp := filepath.Join(dir, "emu.cpp")
-		if err := os.WriteFile(cpp, []byte(src), 0o644); err != nil {
+		// Unique names: another test process may be building the same
+		// library; the rename at the end is atomic.
+		f, err := os.CreateTemp(dir, "emu-*.cpp")
+		if err != nil {
 			emuErr = err
 			return
 		}
-		tmp := lib + ".tmp"
+		cpp := f.Name()
+		_, werr := f.WriteString(src)
+		if err := errors.Join(werr, f.Close()); err != nil {
+			emuErr = err
+			return
+		}
+		defer os.Remove(cpp)
+		tmp := strings.TrimSuffix(cpp, ".cpp") + ".so"
 		out, err := exec.Command(cc, "-std=c++17", "-O1", "-fPIC", "-shared", "-Wall", "-Wno-unused-variable", "-Wno-unused-function", "-o", tmp, cpp).CombinedOutput()
 		if err != nil {
 			emuErr = fmt.Errorf("compiling the kernel emulator (%s): %v\n%s", cpp, err, out)
