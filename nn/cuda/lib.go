@@ -30,7 +30,9 @@ type libSpec struct {
 
 var (
 	driverSpec = libSpec{what: "CUDA driver", names: []string{"libcuda.so.1"}}
-	nvrtcSpec  = libSpec{what: "NVRTC", names: []string{"libnvrtc.so.13", "libnvrtc.so.12"},
+	// libnvrtc.so.11.2 is the soname of every CUDA 11.2-11.8 NVRTC (Debian's
+	// libnvrtc11.2 package): a last resort, enough for sm_90.
+	nvrtcSpec = libSpec{what: "NVRTC", names: []string{"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"},
 		companions: []string{"libnvrtc-builtins.so.*"}}
 	cublasSpec = libSpec{what: "cuBLAS", names: []string{"libcublas.so.13", "libcublas.so.12"},
 		companions: []string{"libcublasLt.so.*"}}
