@@ -43,7 +43,7 @@ nproc
 
 step "CUDA libraries"
 ldconfig -p | grep -E 'libcuda\.so|libnvrtc|libcublas|libcudnn' || echo "(none in the loader cache)"
-run 40 find / -xdev \( -name 'libcuda.so*' -o -name 'libnvrtc*.so*' -o -name 'libcublas*.so*' -o -name 'libcudnn*.so*' \) -not -path '/proc/*' 2>/dev/null
+run 30 find / -xdev \( -name 'libcuda.so*' -o -name 'libnvrtc*.so*' -o -name 'libcublas*.so*' -o -name 'libcudnn*.so*' \) -not -path '/proc/*' 2>/dev/null
 run 30 "$PY" -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version(), torch.cuda.get_device_name(0))'
 
 if [ ! -x gpu/cuda.test ]; then
@@ -55,17 +55,17 @@ fi
 cd "$ROOT/nn/cuda"
 
 step "GPU tests (each op against the reference, then models)"
-run 200 "$ROOT/gpu/cuda.test" -test.v -test.count=1 -test.run '^TestGPU' -test.timeout 190s 2>&1 | tee "$OUT/gpu-tests.log"
+run 180 "$ROOT/gpu/cuda.test" -test.v -test.count=1 -test.run '^TestGPU' -test.timeout 170s 2>&1 | tee "$OUT/gpu-tests.log"
 grep -E '^(--- FAIL|FAIL|ok|PASS)' "$OUT/gpu-tests.log" | head -40
 
 step "Lethe benchmarks"
 # ==== Lethe benchmark binary: BenchmarkGPUResNet18Step (batch 256),
 # ==== BenchmarkGPUSmallCNNStep (batch 64), BenchmarkGPUOSP.
-run 100 "$ROOT/gpu/cuda.test" -test.run '^$' -test.bench '^BenchmarkGPU' -test.benchtime 20x -test.timeout 95s 2>&1 | tee "$OUT/lethe-bench.txt"
+run 80 "$ROOT/gpu/cuda.test" -test.run '^$' -test.bench '^BenchmarkGPU' -test.benchtime 20x -test.timeout 75s 2>&1 | tee "$OUT/lethe-bench.txt"
 
 step "PyTorch benchmarks"
 cd "$ROOT"
-run 100 "$PY" scripts/bench_torch_gpu.py 2>&1 | tee "$OUT/torch-bench.txt"
+run 80 "$PY" scripts/bench_torch_gpu.py 2>&1 | tee "$OUT/torch-bench.txt"
 
 step "summary"
 "$PY" - "$OUT/lethe-bench.txt" "$OUT/torch-bench.txt" <<'PYEOF' | tee "$OUT/summary.txt"

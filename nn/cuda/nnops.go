@@ -198,7 +198,8 @@ func (be *Backend) dnnConvForward(g nn.ConvGeom, x, w, y uintptr) error {
 		}
 		wsBytes := be.findWorkspace(count, func(a int32) (uint64, bool) {
 			var s uint64
-			return s, d.api.fwdWorkspace(d.h, p.x, p.w, p.convFwd, p.y, a, &s) == 0
+			ok := d.api.fwdWorkspace(d.h, p.x, p.w, p.convFwd, p.y, a, &s) == 0
+			return s, ok
 		})
 		ws, err := be.workspaceFor(wsBytes)
 		if err != nil {
@@ -235,7 +236,8 @@ func (be *Backend) dnnConvBackwardData(g nn.ConvGeom, w, dy, dx uintptr) error {
 		}
 		wsBytes := be.findWorkspace(count, func(a int32) (uint64, bool) {
 			var s uint64
-			return s, d.api.bwdDataWorkspace(d.h, p.w, p.y, p.convBD, p.x, a, &s) == 0
+			ok := d.api.bwdDataWorkspace(d.h, p.w, p.y, p.convBD, p.x, a, &s) == 0
+			return s, ok
 		})
 		ws, err := be.workspaceFor(wsBytes)
 		if err != nil {
@@ -272,7 +274,8 @@ func (be *Backend) dnnConvBackwardFilter(g nn.ConvGeom, x, dy, dw uintptr) error
 		}
 		wsBytes := be.findWorkspace(count, func(a int32) (uint64, bool) {
 			var s uint64
-			return s, d.api.bwdFilterWorkspace(d.h, p.x, p.y, p.convBF, p.w, a, &s) == 0
+			ok := d.api.bwdFilterWorkspace(d.h, p.x, p.y, p.convBF, p.w, a, &s) == 0
+			return s, ok
 		})
 		ws, err := be.workspaceFor(wsBytes)
 		if err != nil {
