@@ -60,7 +60,7 @@ func TestGPUInfo(t *testing.T) {
 // TestGPUOps: the library paths (cuDNN convolutions and batch norm,
 // cuBLAS GEMM), TF32 off, against the reference.
 func TestGPUOps(t *testing.T) {
-	runOpSuite(t, func(t *testing.T) nn.Backend { return gpuBackend(t, Options{TF32: TF32Off}) }, tolSum)
+	runOpSuite(t, func(t *testing.T) nn.Backend { return gpuBackend(t, Options{TF32: TF32Off}) }, tolConv)
 }
 
 // TestGPUOpsOwnKernels: Lethe's own kernels on the GPU (tiled GEMM,
@@ -68,12 +68,12 @@ func TestGPUOps(t *testing.T) {
 func TestGPUOpsOwnKernels(t *testing.T) {
 	runOpSuite(t, func(t *testing.T) nn.Backend {
 		return gpuBackend(t, Options{TF32: TF32Off, NoCuDNN: true, NoCuBLAS: true})
-	}, tolSum)
+	}, tolConv)
 }
 
 // TestGPUOpsOwnBatchNorm: cuDNN convolutions with Lethe's batch norm.
 func TestGPUOpsOwnBatchNorm(t *testing.T) {
-	s := newSuite(gpuBackend(t, Options{TF32: TF32Off, OwnBatchNorm: true}), tolSum)
+	s := newSuite(gpuBackend(t, Options{TF32: TF32Off, OwnBatchNorm: true}), tolConv)
 	t.Run("BatchNorm", s.testBatchNorm)
 }
 
