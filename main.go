@@ -34,6 +34,10 @@ experiments declared in HCL files, on the CPU or an NVIDIA GPU.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd())
+	root.AddCommand(newDevicesCmd())
+	root.AddCommand(newRunsCmd(), newShowCmd())
+	root.AddCommand(newDataCmd())
+	root.AddCommand(newValidateCmd(), newGraphCmd())
 	return root
 }
 

@@ -247,7 +247,10 @@ func Train(ctx context.Context, m *Model, data Dataset, cfg TrainConfig) ([]Epoc
 
 // closeLoader stops a loader's background work when a pass is abandoned.
 func closeLoader(ld Loader) {
-	if c, ok := ld.(interface{ Close() }); ok {
+	switch c := ld.(type) {
+	case interface{ Close() error }:
+		c.Close()
+	case interface{ Close() }:
 		c.Close()
 	}
 }

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestDevicesCommand(t *testing.T) {
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetArgs([]string{"devices", "--blas", "gonum", "--threads", "1"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cpu:", "1 threads per op", "BLAS: gonum"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	root = newRootCmd()
+	root.SetOut(&out)
+	root.SetArgs([]string{"devices", "--blas", "atlas"})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "atlas") {
+		t.Fatalf("--blas atlas: err = %v", err)
+	}
+}

@@ -1,0 +1,180 @@
+// Package cpu is Lethe's CPU backend: it implements nn.Backend on Go slices,
+// with GEMM from OpenBLAS (loaded at run time through purego, checked
+// against gonum's pure-Go GEMM at start-up) or gonum as the fallback.
+// Convolutions are im2col + GEMM; every op splits its work over a small
+// pool of goroutines.
+//
+// It is the reference backend: its ops follow the semantics written in
+// nn.Backend exactly, and the CUDA backend is tested against it.
+//
+// A Backend is used by one goroutine at a time: its ops parallelise
+// internally and reuse per-backend scratch buffers. Several Backends may
+// live in one process (one per concurrently running stage); they share the
+// loaded BLAS library.
+package cpu
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+
+	"lethe/nn"
+)
+
+// Options configures a Backend.
+type Options struct {
+	// Threads is how many goroutines an op may use; 0 means GOMAXPROCS.
+	Threads int
+	// BLAS picks the GEMM: "auto" (or "") uses OpenBLAS when it loads and
+	// passes the start-up check, else gonum with a warning on stderr;
+	// "openblas" fails instead of falling back; "gonum" never loads OpenBLAS.
+	BLAS string
+	// Library overrides the OpenBLAS file name(s) to dlopen (tests use a
+	// name that does not exist to exercise the fallback). Empty means
+	// libopenblas.so.0, libopenblas.so, then Debian's openblas-pthread
+	// directory.
+	Library string
+}
+
+// Backend implements nn.Backend on the CPU. See the package comment for
+// its concurrency rules.
+type Backend struct {
+	threads int
+	blas    *blasLib
+	pool    *workers
+	// scratch[w] is worker w's reusable buffer (im2col columns, GEMM
+	// output, partial sums); it grows on demand and is never shrunk, so
+	// memory stays flat across training steps.
+	scratch [][]float32
+	// partial[w] holds worker w's partial parameter gradients.
+	partial [][]float32
+	// part64 holds per-worker float64 partial sums (Dot, batch norm).
+	part64 [][]float64
+}
+
+var _ nn.Backend = (*Backend)(nil)
+
+// New makes a Backend.
+func New(opts Options) (*Backend, error) {
+	threads := opts.Threads
+	if threads < 0 {
+		return nil, fmt.Errorf("cpu backend: Threads = %d, want 0 (all) or more", threads)
+	}
+	if threads == 0 {
+		threads = defaultThreads()
+	}
+	var names []string
+	if opts.Library != "" {
+		names = []string{opts.Library}
+	} else {
+		names = defaultOpenBLASNames()
+	}
+	var lib *blasLib
+	switch strings.ToLower(opts.BLAS) {
+	case "", "auto":
+		l, err := loadOpenBLAS(names)
+		if err != nil {
+			warnOnce(fmt.Sprintf("CPU backend uses the pure-Go gonum GEMM (slower): %v", err))
+			lib = &blasLib{sgemm: gonumSgemm, info: BLASInfo{Name: "gonum", Fallback: err.Error()}}
+		} else {
+			lib = l
+		}
+	case "openblas":
+		l, err := loadOpenBLAS(names)
+		if err != nil {
+			return nil, fmt.Errorf("cpu backend: %w: %v", errOpenBLASForced, err)
+		}
+		lib = l
+	case "gonum":
+		lib = gonumLib
+	default:
+		return nil, fmt.Errorf("cpu backend: BLAS %q: want \"auto\", \"openblas\" or \"gonum\"", opts.BLAS)
+	}
+	b := &Backend{
+		threads: threads,
+		blas:    lib,
+		pool:    newWorkers(threads),
+		scratch: make([][]float32, threads),
+		partial: make([][]float32, threads),
+		part64:  make([][]float64, threads),
+	}
+	runtime.AddCleanup(b, func(p *workers) { p.stop() }, b.pool)
+	return b, nil
+}
+
+// Default is New with all cores and the best BLAS available.
+func Default() *Backend {
+	b, err := New(Options{})
+	if err != nil {
+		// Only invalid options make New fail, and the defaults are valid.
+		panic(err)
+	}
+	return b
+}
+
+// Close stops the backend's worker goroutines. It is optional: an
+// unreachable Backend stops them itself.
+func (b *Backend) Close() { b.pool.stop() }
+
+// Threads is the number of goroutines an op uses.
+func (b *Backend) Threads() int { return b.threads }
+
+// BLAS says which GEMM is in use.
+func (b *Backend) BLAS() BLASInfo { return b.blas.info }
+
+// Name is "cpu".
+func (b *Backend) Name() string { return "cpu" }
+
+// Info describes the CPU backend for `lethe devices` and run records.
+type Info struct {
+	Model    string // CPU model name, from /proc/cpuinfo
+	Cores    int    // logical CPUs the Go runtime sees
+	Threads  int    // goroutines an op uses
+	Features string // ISA extensions that matter for speed
+	BLAS     BLASInfo
+}
+
+// Info reports the CPU, the threads in use and the GEMM.
+func (b *Backend) Info() Info {
+	model := readHostCPU().model
+	if model == "" {
+		model = runtime.GOARCH + " CPU"
+	}
+	return Info{Model: model, Cores: runtime.NumCPU(), Threads: b.threads, Features: isaFeatures(), BLAS: b.blas.info}
+}
+
+// Describe is Info as a few lines of text.
+func (b *Backend) Describe() string {
+	i := b.Info()
+	return fmt.Sprintf("cpu: %s, %d logical CPUs, %d threads per op\n  ISA: %s\n  BLAS: %s", i.Model, i.Cores, i.Threads, i.Features, i.BLAS)
+}
+
+// buf returns worker w's scratch with at least n values (contents undefined).
+func (b *Backend) buf(w, n int) []float32 {
+	if cap(b.scratch[w]) < n {
+		b.scratch[w] = make([]float32, n)
+	}
+	return b.scratch[w][:n]
+}
+
+// part returns worker w's partial-gradient buffer with n values (contents
+// undefined).
+func (b *Backend) part(w, n int) []float32 {
+	if cap(b.partial[w]) < n {
+		b.partial[w] = make([]float32, n)
+	}
+	return b.partial[w][:n]
+}
+
+func (b *Backend) part64s(w, n int) []float64 {
+	if cap(b.part64[w]) < n {
+		b.part64[w] = make([]float64, n)
+	}
+	return b.part64[w][:n]
+}
+
+func check(op string, ok bool, format string, args ...any) {
+	if !ok {
+		panic(fmt.Sprintf("cpu.%s: %s", op, fmt.Sprintf(format, args...)))
+	}
+}

@@ -1,0 +1,89 @@
+package cpu
+
+import (
+	"math"
+
+	"lethe/nn"
+)
+
+// planeGrain is how many [hw] planes a worker should get at least so that
+// each handles about elemGrain values.
+func planeGrain(hw int) int { return max(1, elemGrain/max(hw, 1)) }
+
+func checkNCHW(op string, x []float32, n, c, hw int, what string) {
+	check(op, len(x) == n*c*hw, "%s has %d values, want n·c·hw = %d·%d·%d = %d", what, len(x), n, c, hw, n*c*hw)
+}
+
+// AddChannelBias: y[n,c,i] += bias[c].
+func (b *Backend) AddChannelBias(y, bias nn.Buf, n, c, hw int) {
+	Y, B := Floats(y), Floats(bias)
+	checkNCHW("AddChannelBias", Y, n, c, hw, "y")
+	check("AddChannelBias", len(B) == c, "bias has %d values for %d channels", len(B), c)
+	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			v := B[pl%c]
+			row := Y[pl*hw : (pl+1)*hw]
+			for i := range row {
+				row[i] += v
+			}
+		}
+	})
+}
+
+// ChannelSum: db[c] += Σ_{n,i} dy[n,c,i], summed in float64.
+func (b *Backend) ChannelSum(dy nn.Buf, n, c, hw int, db nn.Buf) {
+	DY, DB := Floats(dy), Floats(db)
+	checkNCHW("ChannelSum", DY, n, c, hw, "dy")
+	check("ChannelSum", len(DB) == c, "db has %d values for %d channels", len(DB), c)
+	b.pool.split(c, planeGrain(n*hw), func(_, lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var s float64
+			for i := 0; i < n; i++ {
+				for _, v := range DY[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+					s += float64(v)
+				}
+			}
+			DB[ch] += float32(s)
+		}
+	})
+}
+
+// ChannelMax: out[n,c] = max_i x[n,c,i]; a NaN anywhere in the plane gives
+// NaN, as torch.amax.
+func (b *Backend) ChannelMax(x nn.Buf, n, c, hw int, out nn.Buf) {
+	X, O := Floats(x), Floats(out)
+	checkNCHW("ChannelMax", X, n, c, hw, "x")
+	check("ChannelMax", len(O) == n*c, "out has %d values, want %d", len(O), n*c)
+	check("ChannelMax", hw > 0, "empty planes")
+	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			m := float32(math.Inf(-1))
+			for _, v := range X[pl*hw : (pl+1)*hw] {
+				if v > m || v != v {
+					m = v
+					if v != v {
+						break
+					}
+				}
+			}
+			O[pl] = m
+		}
+	})
+}
+
+// ChannelMean: out[n,c] = mean_i x[n,c,i], summed in float64.
+func (b *Backend) ChannelMean(x nn.Buf, n, c, hw int, out nn.Buf) {
+	X, O := Floats(x), Floats(out)
+	checkNCHW("ChannelMean", X, n, c, hw, "x")
+	check("ChannelMean", len(O) == n*c, "out has %d values, want %d", len(O), n*c)
+	check("ChannelMean", hw > 0, "empty planes")
+	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			var s float64
+			for _, v := range X[pl*hw : (pl+1)*hw] {
+				s += float64(v)
+			}
+			O[pl] = float32(s / float64(hw))
+		}
+	})
+}

@@ -1,0 +1,246 @@
+package cpu
+
+import "lethe/nn"
+
+// Convolution is im2col + GEMM. The columns of several images are laid
+// side by side, col[C·R·S, nb·P·Q], so that one GEMM covers a chunk of nb
+// images: for the small late layers of a CIFAR network (4x4 outputs) a
+// per-image GEMM would be 16 columns wide and far from the BLAS's peak.
+// The GEMM output [K, nb·P·Q] is then scattered into NCHW (a copy of K·P·Q
+// values per image, small next to the GEMM's 2·K·C·R·S·P·Q flops).
+//
+// Within a chunk the steps (im2col, GEMM, scatter) each run on all
+// workers; the GEMM is split by rows or columns of its output. This works
+// for any batch size, including 1.
+
+// maxConvScratch bounds the values of a chunk's scratch (columns plus GEMM
+// output): 64 MiB. A single image that needs more still runs, in one chunk.
+const maxConvScratch = 16 << 20
+
+// convTargetCols is how many GEMM columns (nb·P·Q) a chunk aims for; more
+// only adds memory traffic once the GEMM runs near peak.
+var convTargetCols = 4096
+
+// direct1x1MinPQ: a 1x1, stride-1, unpadded convolution is a plain GEMM on
+// each image's [C, H·W] matrix, no im2col, when H·W is at least this wide.
+var direct1x1MinPQ = 256
+
+func convChecks(op string, g nn.ConvGeom, x, w, y []float32) {
+	check(op, len(x) == g.N*g.C*g.H*g.W, "input has %d values, geometry %+v needs %d", len(x), g, g.N*g.C*g.H*g.W)
+	check(op, len(w) == g.K*g.C*g.R*g.S, "filter has %d values, geometry %+v needs %d", len(w), g, g.K*g.C*g.R*g.S)
+	check(op, len(y) == g.N*g.K*g.P*g.Q, "output has %d values, geometry %+v needs %d", len(y), g, g.N*g.K*g.P*g.Q)
+}
+
+func is1x1Direct(g nn.ConvGeom) bool {
+	return g.R == 1 && g.S == 1 && g.Stride == 1 && g.Pad == 0 && g.P*g.Q >= direct1x1MinPQ
+}
+
+// chunkImages is how many images one chunk holds.
+func chunkImages(g nn.ConvGeom) int {
+	pq := g.P * g.Q
+	nb := max(1, convTargetCols/pq)
+	perImage := (g.C*g.R*g.S + g.K) * pq
+	if nb*perImage > maxConvScratch {
+		nb = max(1, maxConvScratch/perImage)
+	}
+	return min(nb, g.N)
+}
+
+// ConvForward: y[N,K,P,Q] = x[N,C,H,W] ⋆ w[K,C,R,S] (cross-correlation).
+func (b *Backend) ConvForward(g nn.ConvGeom, x, w, y nn.Buf) {
+	X, Wt, Y := Floats(x), Floats(w), Floats(y)
+	convChecks("ConvForward", g, X, Wt, Y)
+	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
+	if is1x1Direct(g) {
+		for n := 0; n < g.N; n++ {
+			b.gemm(false, false, g.K, pq, g.C, 1, Wt, g.C, X[n*chw:], pq, 0, Y[n*kpq:], pq, b.threads)
+		}
+		return
+	}
+	nb := chunkImages(g)
+	for n0 := 0; n0 < g.N; n0 += nb {
+		cnt := min(nb, g.N-n0)
+		cols := cnt * pq
+		col := b.buf(0, (crs+g.K)*cols)
+		col, out := col[:crs*cols], col[crs*cols:]
+		b.im2col(g, X[n0*chw:], cnt, col)
+		if cnt == 1 {
+			b.gemm(false, false, g.K, pq, crs, 1, Wt, crs, col, cols, 0, Y[n0*kpq:], pq, b.threads)
+			continue
+		}
+		b.gemm(false, false, g.K, cols, crs, 1, Wt, crs, col, cols, 0, out, cols, b.threads)
+		// Scatter [K, cnt·PQ] into cnt images of [K, PQ].
+		b.pool.split(cnt*g.K, 1, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				j, k := i/g.K, i%g.K
+				copy(Y[(n0+j)*kpq+k*pq:(n0+j)*kpq+(k+1)*pq], out[k*cols+j*pq:])
+			}
+		})
+	}
+}
+
+// ConvBackwardData: dx = conv_transpose(dy, w), overwriting dx.
+func (b *Backend) ConvBackwardData(g nn.ConvGeom, w, dy, dx nn.Buf) {
+	Wt, DY, DX := Floats(w), Floats(dy), Floats(dx)
+	convChecks("ConvBackwardData", g, DX, Wt, DY)
+	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
+	if is1x1Direct(g) {
+		for n := 0; n < g.N; n++ {
+			b.gemm(true, false, g.C, pq, g.K, 1, Wt, g.C, DY[n*kpq:], pq, 0, DX[n*chw:], pq, b.threads)
+		}
+		return
+	}
+	nb := chunkImages(g)
+	for n0 := 0; n0 < g.N; n0 += nb {
+		cnt := min(nb, g.N-n0)
+		cols := cnt * pq
+		buf := b.buf(0, (crs+g.K)*cols)
+		dcol, dyg := buf[:crs*cols], buf[crs*cols:]
+		src, ld := DY[n0*kpq:], pq
+		if cnt > 1 {
+			b.gatherImages(g.K, pq, cnt, DY[n0*kpq:], dyg)
+			src, ld = dyg, cols
+		}
+		b.gemm(true, false, crs, cols, g.K, 1, Wt, crs, src, ld, 0, dcol, cols, b.threads)
+		b.col2im(g, dcol, cnt, DX[n0*chw:])
+	}
+}
+
+// ConvBackwardFilter: dw += x ⋆ dy (summed over the batch).
+func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
+	X, DY, DW := Floats(x), Floats(dy), Floats(dw)
+	convChecks("ConvBackwardFilter", g, X, DW, DY)
+	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
+	if is1x1Direct(g) {
+		for n := 0; n < g.N; n++ {
+			b.gemm(false, true, g.K, g.C, pq, 1, DY[n*kpq:], pq, X[n*chw:], pq, 1, DW, g.C, b.threads)
+		}
+		return
+	}
+	nb := chunkImages(g)
+	for n0 := 0; n0 < g.N; n0 += nb {
+		cnt := min(nb, g.N-n0)
+		cols := cnt * pq
+		buf := b.buf(0, (crs+g.K)*cols)
+		col, dyg := buf[:crs*cols], buf[crs*cols:]
+		b.im2col(g, X[n0*chw:], cnt, col)
+		src, ld := DY[n0*kpq:], pq
+		if cnt > 1 {
+			b.gatherImages(g.K, pq, cnt, DY[n0*kpq:], dyg)
+			src, ld = dyg, cols
+		}
+		b.gemm(false, true, g.K, crs, cols, 1, src, ld, col, cols, 1, DW, crs, b.threads)
+	}
+}
+
+// gatherImages copies cnt images of [rows, pq] into one [rows, cnt·pq]
+// matrix.
+func (b *Backend) gatherImages(rows, pq, cnt int, src, dst []float32) {
+	cols := cnt * pq
+	b.pool.split(cnt*rows, 1, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			j, k := i/rows, i%rows
+			copy(dst[k*cols+j*pq:k*cols+(j+1)*pq], src[j*rows*pq+k*pq:])
+		}
+	})
+}
+
+// validRange returns the output positions [lo, hi) of a row or column whose
+// input index o·stride − pad + off falls inside [0, size).
+func validRange(out, size, stride, pad, off int) (lo, hi int) {
+	// o·stride ≥ pad − off  and  o·stride < size + pad − off.
+	lo = ceilDiv(pad-off, stride)
+	hi = ceilDiv(size+pad-off, stride)
+	lo = max(lo, 0)
+	hi = min(hi, out)
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+func ceilDiv(a, b int) int {
+	if a <= 0 {
+		return -((-a) / b)
+	}
+	return (a + b - 1) / b
+}
+
+// im2col writes the columns of cnt images (NCHW, starting at x) into
+// col[C·R·S, cnt·P·Q]: row (c,r,s), column j·P·Q + p·Q + q holds
+// x[j, c, p·stride−pad+r, q·stride−pad+s], or 0 in the padding. Every
+// value of col is written, so col needs no clearing.
+func (b *Backend) im2col(g nn.ConvGeom, x []float32, cnt int, col []float32) {
+	pq, hw, cols := g.P*g.Q, g.H*g.W, cnt*g.P*g.Q
+	b.pool.split(cnt*g.C, 1, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			j, c := i/g.C, i%g.C
+			plane := x[(j*g.C+c)*hw : (j*g.C+c+1)*hw]
+			for r := 0; r < g.R; r++ {
+				plo, phi := validRange(g.P, g.H, g.Stride, g.Pad, r)
+				for s := 0; s < g.S; s++ {
+					qlo, qhi := validRange(g.Q, g.W, g.Stride, g.Pad, s)
+					row := ((c*g.R+r)*g.S + s)
+					dst := col[row*cols+j*pq : row*cols+(j+1)*pq]
+					clear(dst[:plo*g.Q])
+					for p := plo; p < phi; p++ {
+						d := dst[p*g.Q : (p+1)*g.Q]
+						clear(d[:qlo])
+						clear(d[qhi:])
+						h := p*g.Stride - g.Pad + r
+						w0 := qlo*g.Stride - g.Pad + s
+						src := plane[h*g.W:]
+						if g.Stride == 1 {
+							copy(d[qlo:qhi], src[w0:])
+						} else {
+							for q, w := qlo, w0; q < qhi; q, w = q+1, w+g.Stride {
+								d[q] = src[w]
+							}
+						}
+					}
+					clear(dst[phi*g.Q:])
+				}
+			}
+		}
+	})
+}
+
+// col2im is the adjoint of im2col: it overwrites the cnt images of dx with
+// the sums of their columns' values.
+func (b *Backend) col2im(g nn.ConvGeom, col []float32, cnt int, dx []float32) {
+	pq, hw, cols := g.P*g.Q, g.H*g.W, cnt*g.P*g.Q
+	b.pool.split(cnt*g.C, 1, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			j, c := i/g.C, i%g.C
+			plane := dx[(j*g.C+c)*hw : (j*g.C+c+1)*hw]
+			clear(plane)
+			for r := 0; r < g.R; r++ {
+				plo, phi := validRange(g.P, g.H, g.Stride, g.Pad, r)
+				for s := 0; s < g.S; s++ {
+					qlo, qhi := validRange(g.Q, g.W, g.Stride, g.Pad, s)
+					if qlo >= qhi {
+						continue
+					}
+					row := ((c*g.R+r)*g.S + s)
+					src := col[row*cols+j*pq : row*cols+(j+1)*pq]
+					for p := plo; p < phi; p++ {
+						h := p*g.Stride - g.Pad + r
+						w0 := qlo*g.Stride - g.Pad + s
+						d := plane[h*g.W:]
+						sr := src[p*g.Q+qlo : p*g.Q+qhi]
+						if g.Stride == 1 {
+							d = d[w0 : w0+len(sr)]
+							for q, v := range sr {
+								d[q] += v
+							}
+						} else {
+							for q, w := 0, w0; q < len(sr); q, w = q+1, w+g.Stride {
+								d[w] += sr[q]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
