@@ -423,7 +423,8 @@ extern "C" __global__ void softmax_rows(const float* logits, float* probs, int c
 }
 
 // softmax_xent: losses[row] = logΣexp(z-max) - (z[label]-max); dlogits (when
-// hasGrad) = (probs - onehot)·scale. A label outside [0, classes) gives NaN.
+// hasGrad) = (probs - onehot)·scale. A label outside [0, classes) gives a
+// NaN loss and a NaN gradient row, as the CPU backend.
 extern "C" __global__ void softmax_xent(const float* logits, const int* labels, int classes, float* probs, float* losses, float* dlogits, int hasGrad, float scale) {
     __shared__ float shf[MAX_THREADS];
     __shared__ double shd[MAX_THREADS];
@@ -439,7 +440,7 @@ extern "C" __global__ void softmax_xent(const float* logits, const int* labels, 
     if (hasGrad) {
         for (int j = threadIdx.x; j < classes; j += blockDim.x) {
             float p = probs[off + j];
-            dlogits[off + j] = (j == lab ? p - 1.0f : p) * scale;
+            dlogits[off + j] = ok ? (j == lab ? p - 1.0f : p) * scale : nan_f();
         }
     }
 }

@@ -107,7 +107,7 @@ func TestGemmOperandSwap(t *testing.T) {
 			}
 		}
 	}
-	s := newSuite(refBackend{}, tolExact)
+	s := newSuite(reference(), tolExact)
 	for _, ta := range []bool{false, true} {
 		for _, tb := range []bool{false, true} {
 			m, n, k := 3, 4, 5
@@ -119,8 +119,10 @@ func TestGemmOperandSwap(t *testing.T) {
 				ldb = k
 			}
 			a, b := s.randn(m*k, 1), s.randn(k*n, 1)
+			pa, pb, pc := s.pair(a), s.pair(b), s.zeros(m*n)
+			s.ref.Gemm(ta, tb, m, n, k, 1, pa.want, lda, pb.want, ldb, 0, pc.want, ldc)
 			want := make([]float32, m*n)
-			refBackend{}.Gemm(ta, tb, m, n, k, 1, refBuf(a), lda, refBuf(b), ldb, 0, refBuf(want), ldc)
+			s.ref.Download(want, pc.want)
 			g := rowMajorGemm(ta, tb, m, n, k, 1, lda, 2, ldb)
 			// first/second are the addresses 2 (b) and 1 (a).
 			ops := map[uintptr][]float32{1: a, 2: b}

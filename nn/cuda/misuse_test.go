@@ -68,7 +68,7 @@ func TestProgrammingErrorsPanicWithTheOpName(t *testing.T) {
 	be := newEmuBackend(t)
 	x, y := be.Alloc(10), be.Alloc(11)
 	expectPanic(t, "mismatched lengths", "cuda.Add: buffers of 10 and 11 values", func() { be.Add(x, x, y) })
-	expectPanic(t, "a foreign buffer", "does not belong to a CUDA backend", func() { be.Scale(refBuf{1}, 2) })
+	expectPanic(t, "a foreign buffer", "does not belong to a CUDA backend", func() { be.Scale(reference().Alloc(1), 2) })
 	expectPanic(t, "another backend's buffer", "belongs to another CUDA backend", func() { be.Scale(newEmuBackend(t).Alloc(3), 2) })
 	expectPanic(t, "a view out of range", "Slice(5, 6) of a buffer of 10", func() { x.Slice(5, 6) })
 	expectPanic(t, "upload of the wrong size", "3 values into a buffer of 10", func() { be.Upload(x, []float32{1, 2, 3}) })

@@ -7,10 +7,18 @@ import (
 	"testing"
 
 	"lethe/nn"
+	"lethe/nn/cpu"
 )
 
-// reference is the backend the CUDA backend is compared with.
-func reference() nn.Backend { return refBackend{} }
+// reference is the backend the CUDA backend is compared with: the CPU
+// backend, Lethe's reference implementation of nn.Backend.
+func reference() nn.Backend {
+	b, err := cpu.New(cpu.Options{})
+	if err != nil {
+		panic(err) // only invalid options make cpu.New fail
+	}
+	return b
+}
 
 // trainStepAgreement builds the same model on be and on the reference,
 // runs one SGD-momentum training step (with the orthogonality loss) on

@@ -320,35 +320,77 @@ func (be *Backend) optional(op string, x nn.Buf, want int) (uintptr, bool) {
 	return X.ptr(), true
 }
 
-// SoftmaxCrossEntropy: see nn.Backend. dlogits may be nil.
+// lossOutputs returns device pointers for the optional outputs of the
+// loss ops: probs (n·classes) and losses (n) may be nil, as the CPU
+// backend allows, in which case scratch stands in for them; release
+// frees that scratch.
+func (be *Backend) lossOutputs(op string, probs, losses nn.Buf, n, classes int) (p, l uintptr, release func(), err error) {
+	var temps []*Buffer
+	release = func() {
+		for _, t := range temps {
+			be.releaseTemp(t)
+		}
+	}
+	get := func(x nn.Buf, want int) (uintptr, error) {
+		if ptr, ok := be.optional(op, x, want); ok {
+			return ptr, nil
+		}
+		t, err := be.tempFloats(want)
+		if err != nil {
+			return 0, err
+		}
+		temps = append(temps, t)
+		return t.ptr(), nil
+	}
+	if p, err = get(probs, n*classes); err == nil {
+		l, err = get(losses, n)
+	}
+	return p, l, release, err
+}
+
+// SoftmaxCrossEntropy: see nn.Backend. probs, losses and dlogits may be
+// nil. A label outside [0, classes) gives a NaN loss and NaN gradients.
 func (be *Backend) SoftmaxCrossEntropy(logits nn.Buf, labels nn.IntBuf, n, classes int, probs, losses, dlogits nn.Buf, scale float32) {
 	const op = "SoftmaxCrossEntropy"
-	L, Y, P, LS := be.fbuf(op, logits), be.ibuf(op, labels), be.fbuf(op, probs), be.fbuf(op, losses)
-	check(op, L.n == n*classes && P.n == n*classes && Y.n == n && LS.n == n && classes > 0,
-		"logits %d, labels %d, probs %d, losses %d values for %d x %d", L.n, Y.n, P.n, LS.n, n, classes)
+	L, Y := be.fbuf(op, logits), be.ibuf(op, labels)
+	check(op, L.n == n*classes && Y.n == n && classes > 0, "logits %d and labels %d values for %d x %d", L.n, Y.n, n, classes)
 	dl, hasGrad := be.optional(op, dlogits, n*classes)
+	be.optional(op, probs, n*classes)
+	be.optional(op, losses, n)
 	if n == 0 {
 		return
 	}
 	be.run(op, func() error {
+		p, l, release, err := be.lossOutputs(op, probs, losses, n, classes)
+		defer release()
+		if err != nil {
+			return err
+		}
 		return be.launch("softmax_xent", [3]uint32{uint32(n), 1, 1}, [3]uint32{pow2Block(classes), 1, 1},
-			kptr(L.ptr()), kptr(Y.ptr()), kint(classes), kptr(P.ptr()), kptr(LS.ptr()), kptr(dl), kint(b2i(hasGrad)), kfloat(scale))
+			kptr(L.ptr()), kptr(Y.ptr()), kint(classes), kptr(p), kptr(l), kptr(dl), kint(b2i(hasGrad)), kfloat(scale))
 	})
 }
 
-// SoftTargetCrossEntropy: see nn.Backend. dlogits may be nil.
+// SoftTargetCrossEntropy: see nn.Backend. probs, losses and dlogits may
+// be nil.
 func (be *Backend) SoftTargetCrossEntropy(logits, targets nn.Buf, n, classes int, invT float32, probs, losses, dlogits nn.Buf, scale float32) {
 	const op = "SoftTargetCrossEntropy"
-	L, T, P, LS := be.fbuf(op, logits), be.fbuf(op, targets), be.fbuf(op, probs), be.fbuf(op, losses)
-	check(op, L.n == n*classes && T.n == n*classes && P.n == n*classes && LS.n == n && classes > 0,
-		"logits %d, targets %d, probs %d, losses %d values for %d x %d", L.n, T.n, P.n, LS.n, n, classes)
+	L, T := be.fbuf(op, logits), be.fbuf(op, targets)
+	check(op, L.n == n*classes && T.n == n*classes && classes > 0, "logits %d and targets %d values for %d x %d", L.n, T.n, n, classes)
 	dl, hasGrad := be.optional(op, dlogits, n*classes)
+	be.optional(op, probs, n*classes)
+	be.optional(op, losses, n)
 	if n == 0 {
 		return
 	}
 	be.run(op, func() error {
+		p, l, release, err := be.lossOutputs(op, probs, losses, n, classes)
+		defer release()
+		if err != nil {
+			return err
+		}
 		return be.launch("soft_xent", [3]uint32{uint32(n), 1, 1}, [3]uint32{pow2Block(classes), 1, 1},
-			kptr(L.ptr()), kptr(T.ptr()), kint(classes), kfloat(invT), kptr(P.ptr()), kptr(LS.ptr()), kptr(dl), kint(b2i(hasGrad)), kfloat(scale))
+			kptr(L.ptr()), kptr(T.ptr()), kint(classes), kfloat(invT), kptr(p), kptr(l), kptr(dl), kint(b2i(hasGrad)), kfloat(scale))
 	})
 }
 

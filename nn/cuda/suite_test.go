@@ -10,7 +10,7 @@ import (
 )
 
 // The op suite runs every nn.Backend op on a backend under test and on
-// the reference with the same random inputs and compares the outputs
+// the reference (the CPU backend) with the same random inputs and compares the outputs
 // within stated tolerances. It runs on the emulator here and on a real
 // GPU in gpu_test.go. Every subtest logs its largest error, so one GPU run
 // tells everything.
@@ -41,13 +41,13 @@ var (
 
 type suite struct {
 	be   nn.Backend
-	ref  refBackend
+	ref  nn.Backend
 	rng  *rand.Rand
 	conv tol // convolutions and GEMM
 }
 
 func newSuite(be nn.Backend, conv tol) *suite {
-	return &suite{be: be, rng: rand.New(rand.NewPCG(7, 11)), conv: conv}
+	return &suite{be: be, ref: reference(), rng: rand.New(rand.NewPCG(7, 11)), conv: conv}
 }
 
 func (s *suite) randn(n int, scale float64) []float32 {
@@ -439,9 +439,10 @@ func (s *suite) testMaxPool(t *testing.T) {
 		s.be.MaxPoolForward(g, x.got, y.got, ag)
 		s.ref.MaxPoolForward(g, x.want, y.want, aw)
 		s.compare(t, "MaxPoolForward "+name, y, tolExact)
-		gotIdx := make([]int32, y.n)
+		gotIdx, wantIdx := make([]int32, y.n), make([]int32, y.n)
 		s.be.DownloadInt(gotIdx, ag)
-		for i, v := range aw.(refInt) {
+		s.ref.DownloadInt(wantIdx, aw)
+		for i, v := range wantIdx {
 			if gotIdx[i] != v {
 				t.Errorf("MaxPoolForward %s: argmax[%d] = %d, want %d", name, i, gotIdx[i], v)
 				break
@@ -500,6 +501,8 @@ func (s *suite) testSoftmax(t *testing.T) {
 		s.compare(t, "SoftmaxCrossEntropy dlogits "+name, dl, tolNorm)
 		s.be.SoftmaxCrossEntropy(z.got, lg, c.n, c.classes, probs.got, losses.got, nil, 1)
 		s.compare(t, "SoftmaxCrossEntropy without dlogits "+name, losses, tolNorm)
+		s.be.SoftmaxCrossEntropy(z.got, lg, c.n, c.classes, nil, nil, dl.got, 1/float32(c.n))
+		s.compare(t, "SoftmaxCrossEntropy with only dlogits "+name, dl, tolNorm)
 		tv := s.uniform(z.n, 0, 1)
 		for i := 0; i < c.n; i++ {
 			var sum float32
