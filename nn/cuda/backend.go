@@ -134,6 +134,36 @@ func New(opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no CUDA device: %w", err)
 	}
+	var nv kernelCompiler
+	if n, err := loadNVRTC(); err != nil {
+		nv = missingCompiler{err}
+	} else {
+		nv = n
+	}
+	return newOnDriver(d, nv, opts)
+}
+
+// kernelCompiler is NVRTC as New uses it; the tests substitute a fake.
+type kernelCompiler interface {
+	versionString() (string, error)
+	archs() []int
+	compile(src, name string, t compileTarget) ([]byte, error)
+	libPath() string
+}
+
+// missingCompiler stands for an NVRTC that could not be loaded, so that
+// New reports it only once a GPU was found.
+type missingCompiler struct{ err error }
+
+func (m missingCompiler) versionString() (string, error) { return "", m.err }
+func (m missingCompiler) archs() []int                   { return nil }
+func (m missingCompiler) libPath() string                { return "" }
+func (m missingCompiler) compile(string, string, compileTarget) ([]byte, error) {
+	return nil, m.err
+}
+
+// newOnDriver is New on a bound driver with a given kernel compiler.
+func newOnDriver(d *driverAPI, nv kernelCompiler, opts Options) (*Backend, error) {
 	g, err := openGPU(d, opts.Device)
 	if err != nil {
 		return nil, fmt.Errorf("no CUDA device: %w", err)
@@ -146,14 +176,10 @@ func New(opts Options) (*Backend, error) {
 	if v, err := d.version(); err == nil {
 		info.Driver = formatCUDAVersion(v)
 	}
-	nv, err := loadNVRTC()
-	if err != nil {
-		return nil, fmt.Errorf("cuda: NVRTC compiles Lethe's kernels and could not be loaded: %w", err)
-	}
-	info.NVRTCPath = nv.lib.path
 	if info.NVRTC, err = nv.versionString(); err != nil {
-		return nil, fmt.Errorf("cuda: %w", err)
+		return nil, fmt.Errorf("cuda: NVRTC compiles Lethe's kernels and could not be used: %w", err)
 	}
+	info.NVRTCPath = nv.libPath()
 	target, err := chooseTarget(g.props.Major, g.props.Minor, nv.archs())
 	if err != nil {
 		return nil, fmt.Errorf("cuda: %s: %w", g.props.Name, err)

@@ -78,6 +78,8 @@ func (n *nvrtcAPI) check(op, call string, r int32) error {
 	return &LibError{Op: op, Call: call, Code: r, Text: text}
 }
 
+func (n *nvrtcAPI) libPath() string { return n.lib.path }
+
 // versionString is "13.0".
 func (n *nvrtcAPI) versionString() (string, error) {
 	var major, minor int32
