@@ -140,8 +140,16 @@ func New(opts Options) (*Backend, error) {
 	} else {
 		nv = n
 	}
-	return newOnDriver(d, nv, opts)
+	return newOnDriver(d, nv, defaultLibraries, opts)
 }
+
+// libraries loads cuBLAS and cuDNN; the tests substitute fakes.
+type libraries struct {
+	blas func() (*cublasAPI, error)
+	dnn  func() (*cudnnAPI, error)
+}
+
+var defaultLibraries = libraries{blas: loadCuBLAS, dnn: loadCuDNN}
 
 // kernelCompiler is NVRTC as New uses it; the tests substitute a fake.
 type kernelCompiler interface {
@@ -162,8 +170,9 @@ func (m missingCompiler) compile(string, string, compileTarget) ([]byte, error) 
 	return nil, m.err
 }
 
-// newOnDriver is New on a bound driver with a given kernel compiler.
-func newOnDriver(d *driverAPI, nv kernelCompiler, opts Options) (*Backend, error) {
+// newOnDriver is New on a bound driver with a given kernel compiler and
+// libraries.
+func newOnDriver(d *driverAPI, nv kernelCompiler, libs libraries, opts Options) (*Backend, error) {
 	g, err := openGPU(d, opts.Device)
 	if err != nil {
 		return nil, fmt.Errorf("no CUDA device: %w", err)
@@ -221,7 +230,7 @@ func newOnDriver(d *driverAPI, nv kernelCompiler, opts Options) (*Backend, error
 	defer g.leave()
 	info.CuBLAS, info.CuDNN, info.BatchNorm = "not used (Options.NoCuBLAS)", "not used (Options.NoCuDNN)", "Lethe kernels"
 	if !opts.NoCuBLAS {
-		if api, err := loadCuBLAS(); err != nil {
+		if api, err := libs.blas(); err != nil {
 			info.CuBLAS = "absent, GEMM uses Lethe's tiled kernel: " + err.Error()
 			warn(info.CuBLAS)
 		} else if h, err := newBlasHandle(api, g.stream, opts.TF32 == TF32All); err != nil {
@@ -232,7 +241,7 @@ func newOnDriver(d *driverAPI, nv kernelCompiler, opts Options) (*Backend, error
 		}
 	}
 	if !opts.NoCuDNN {
-		if api, err := loadCuDNN(); err != nil {
+		if api, err := libs.dnn(); err != nil {
 			info.CuDNN = "absent, convolutions use im2col + GEMM: " + err.Error()
 			warn(info.CuDNN)
 		} else if h, err := newDNNHandle(api, g.stream, opts.TF32 != TF32Off); err != nil {

@@ -303,8 +303,9 @@ func pickAlgo(perfs []cudnnAlgoPerf, tf32 bool) (cudnnAlgoPerf, bool) {
 }
 
 func (d *dnnHandle) close() {
+	// A plan's x and y descriptors belong to the tensor cache, destroyed
+	// below; only its filter and convolution descriptors are its own.
 	for _, p := range d.convs {
-		d.api.destroyTensor(p.y)
 		d.api.destroyFilter(p.w)
 		for _, c := range []uintptr{p.convFwd, p.convBD, p.convBF} {
 			d.api.destroyConv(c)

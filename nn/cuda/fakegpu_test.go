@@ -3,6 +3,7 @@ package cuda
 import (
 	"bytes"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -76,12 +77,22 @@ func openFakeGPU(t testing.TB) *fakeGPU {
 }
 
 func newFakeGPUBackend(t testing.TB, opts Options) *Backend {
+	return newFakeGPUBackendWith(t, opts, noLibraries)
+}
+
+// noLibraries: neither cuBLAS nor cuDNN, so the fallbacks run.
+var noLibraries = libraries{
+	blas: func() (*cublasAPI, error) { return nil, &LibraryError{What: "cuBLAS", Names: cublasSpec.names} },
+	dnn:  func() (*cudnnAPI, error) { return nil, &LibraryError{What: "cuDNN", Names: cudnnSpec.names} },
+}
+
+func newFakeGPUBackendWith(t testing.TB, opts Options, libs libraries) *Backend {
 	t.Helper()
 	g := openFakeGPU(t)
 	var warnings []string
 	opts.Warn = func(s string) { warnings = append(warnings, s) }
 	opts.KernelCache = "off"
-	be, err := newOnDriver(g.d, fakeCompiler2{}, opts)
+	be, err := newOnDriver(g.d, fakeCompiler2{}, libs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +114,8 @@ func TestFakeGPUInfo(t *testing.T) {
 	if i.Device.Name != "Fake GPU" || i.KernelTarget != "sm_90" || i.Driver != "13.0" || i.NVRTC != "fake" || be.Name() != "cuda:0" {
 		t.Errorf("info %+v", i)
 	}
-	if be.blas != nil && be.dnn != nil {
-		t.Log("cuBLAS and cuDNN are installed here: the fallbacks are not what this test runs")
+	if be.blas != nil || be.dnn != nil {
+		t.Error("the fake GPU without libraries uses cuBLAS or cuDNN")
 	}
 	t.Logf("cuBLAS: %s", i.CuBLAS)
 	t.Logf("cuDNN: %s", i.CuDNN)
@@ -186,3 +197,7 @@ func TestFakeGPULaunchFailureIsReported(t *testing.T) {
 		t.Errorf("Sync = %v", err)
 	}
 }
+
+// mkdirTemp makes a directory that outlives the test that made it (the
+// libraries loaded from it stay loaded for the whole process).
+func mkdirTemp(prefix string) (string, error) { return os.MkdirTemp("", prefix) }

@@ -33,7 +33,7 @@ func buildLib(t *testing.T, dir, name, src string, flags ...string) string {
 	t.Helper()
 	out := filepath.Join(dir, name)
 	soname := name
-	if strings.HasPrefix(name, "libcuda.") {
+	if strings.HasPrefix(name, "libcuda.") || strings.HasPrefix(name, "libcudnn.") || strings.HasPrefix(name, "libcublas.") {
 		soname = "liblethe-fake-" + filepath.Base(dir) + ".so"
 	}
 	args := append([]string{"-shared", "-fPIC", "-o", out, filepath.Join("testdata", "fakelibs", src)}, flags...)
