@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"lethe/nn/cpu"
+	"lethe/nn/cuda"
 )
 
 func newDevicesCmd() *cobra.Command {
@@ -18,7 +18,10 @@ func newDevicesCmd() *cobra.Command {
 		Long: `List the compute devices Lethe can use. For the CPU it prints the model,
 the threads an op uses, the instruction-set extensions that matter for speed
 and the GEMM library in use (OpenBLAS with the kernel it picked, or gonum's
-pure-Go GEMM and why).`,
+pure-Go GEMM and why). For each GPU the CUDA driver sees it prints the name,
+memory, compute capability and the versions of the driver, NVRTC, cuBLAS and
+cuDNN that Lethe loads; without one it says why (which libraries were
+looked for, and where). LETHE_CUDA_LIBS adds directories to search.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			be, err := cpu.New(opts)
@@ -37,11 +40,15 @@ pure-Go GEMM and why).`,
 	return cmd
 }
 
-// listGPUs prints the GPUs. The CUDA backend adds its device listing here;
-// until then the only thing known cheaply is that a machine without the
-// NVIDIA kernel driver has no usable GPU.
+// listGPUs prints the GPUs the CUDA driver sees, with the library
+// versions Lethe would use, or why there are none.
 func listGPUs(w io.Writer) {
-	if _, err := os.Stat("/proc/driver/nvidia"); os.IsNotExist(err) {
-		fmt.Fprintln(w, "GPUs: none found (no NVIDIA driver loaded)")
+	devs, err := cuda.Describe()
+	if err != nil {
+		fmt.Fprintf(w, "GPUs: none usable (%v)\n", err)
+		return
+	}
+	for _, d := range devs {
+		fmt.Fprintln(w, d)
 	}
 }

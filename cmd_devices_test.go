@@ -19,6 +19,11 @@ func TestDevicesCommand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// A GPU is listed with its compute capability, or the absence of one
+	// explained.
+	if o := out.String(); !strings.Contains(o, "GPUs: none usable (no CUDA device: ") && !strings.Contains(o, "compute capability") {
+		t.Errorf("output neither lists a GPU nor says why there is none:\n%s", o)
+	}
 	root = newRootCmd()
 	root.SetOut(&out)
 	root.SetArgs([]string{"devices", "--blas", "atlas"})

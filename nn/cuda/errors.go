@@ -1,0 +1,116 @@
+package cuda
+
+import "fmt"
+
+// cuResult is the driver API's CUresult.
+type cuResult int32
+
+const (
+	cudaSuccess     cuResult = 0
+	cudaOutOfMemory cuResult = 2
+	cudaNoDevice    cuResult = 100
+	cudaNotReady    cuResult = 600
+)
+
+// driverErrorNames are the CUresult names for the codes Lethe may meet,
+// used when the driver cannot name an error itself (cuGetErrorName is
+// unbound, or fails for an unknown code).
+var driverErrorNames = map[cuResult]string{
+	0: "CUDA_SUCCESS", 1: "CUDA_ERROR_INVALID_VALUE", 2: "CUDA_ERROR_OUT_OF_MEMORY",
+	3: "CUDA_ERROR_NOT_INITIALIZED", 4: "CUDA_ERROR_DEINITIALIZED", 34: "CUDA_ERROR_STUB_LIBRARY",
+	35: "CUDA_ERROR_INSUFFICIENT_DRIVER", 46: "CUDA_ERROR_DEVICE_UNAVAILABLE",
+	100: "CUDA_ERROR_NO_DEVICE", 101: "CUDA_ERROR_INVALID_DEVICE", 200: "CUDA_ERROR_INVALID_IMAGE",
+	201: "CUDA_ERROR_INVALID_CONTEXT", 209: "CUDA_ERROR_NO_BINARY_FOR_GPU", 218: "CUDA_ERROR_INVALID_PTX",
+	222: "CUDA_ERROR_UNSUPPORTED_PTX_VERSION", 300: "CUDA_ERROR_INVALID_SOURCE", 400: "CUDA_ERROR_INVALID_HANDLE",
+	500: "CUDA_ERROR_NOT_FOUND", 600: "CUDA_ERROR_NOT_READY", 700: "CUDA_ERROR_ILLEGAL_ADDRESS",
+	701: "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES", 702: "CUDA_ERROR_LAUNCH_TIMEOUT", 719: "CUDA_ERROR_LAUNCH_FAILED",
+	802: "CUDA_ERROR_SYSTEM_NOT_READY", 803: "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH", 999: "CUDA_ERROR_UNKNOWN",
+}
+
+// DriverError is a failed driver API call.
+type DriverError struct {
+	Op   string // the Lethe operation, e.g. "Alloc 4096 bytes"
+	Call string // the C function, e.g. "cuMemAlloc_v2"
+	Code int32
+	Name string // CUDA_ERROR_...
+	Text string // the driver's description, when it gives one
+}
+
+func (e *DriverError) Error() string {
+	s := fmt.Sprintf("%s: %s failed: %s (%d)", e.Op, e.Call, e.Name, e.Code)
+	if e.Text != "" {
+		s += ": " + e.Text
+	}
+	return s
+}
+
+func driverErrorName(r cuResult) string {
+	if n, ok := driverErrorNames[r]; ok {
+		return n
+	}
+	return "CUDA_ERROR_UNRECOGNISED"
+}
+
+// nvrtcErrorNames are nvrtcResult's names (nvrtc.h), used when
+// nvrtcGetErrorString is unavailable.
+var nvrtcErrorNames = map[int32]string{
+	0: "NVRTC_SUCCESS", 1: "NVRTC_ERROR_OUT_OF_MEMORY", 2: "NVRTC_ERROR_PROGRAM_CREATION_FAILURE",
+	3: "NVRTC_ERROR_INVALID_INPUT", 4: "NVRTC_ERROR_INVALID_PROGRAM", 5: "NVRTC_ERROR_INVALID_OPTION",
+	6: "NVRTC_ERROR_COMPILATION", 7: "NVRTC_ERROR_BUILTIN_OPERATION_FAILURE",
+	8: "NVRTC_ERROR_NO_NAME_EXPRESSIONS_AFTER_COMPILATION", 9: "NVRTC_ERROR_NO_LOWERED_NAMES_BEFORE_COMPILATION",
+	10: "NVRTC_ERROR_NAME_EXPRESSION_NOT_VALID", 11: "NVRTC_ERROR_INTERNAL_ERROR",
+}
+
+// cublasStatusNames are cublasStatus_t's names (cublas_api.h).
+var cublasStatusNames = map[int32]string{
+	0: "CUBLAS_STATUS_SUCCESS", 1: "CUBLAS_STATUS_NOT_INITIALIZED", 3: "CUBLAS_STATUS_ALLOC_FAILED",
+	7: "CUBLAS_STATUS_INVALID_VALUE", 8: "CUBLAS_STATUS_ARCH_MISMATCH", 11: "CUBLAS_STATUS_MAPPING_ERROR",
+	13: "CUBLAS_STATUS_EXECUTION_FAILED", 14: "CUBLAS_STATUS_INTERNAL_ERROR", 15: "CUBLAS_STATUS_NOT_SUPPORTED",
+	16: "CUBLAS_STATUS_LICENSE_ERROR",
+}
+
+// cudnnStatusNames are cudnnStatus_t's names for cuDNN 9 (cudnn_graph.h),
+// used when cudnnGetErrorString is unavailable. cuDNN 9 groups codes by
+// thousands: 1xxx initialisation, 2xxx bad parameters, 3xxx not
+// supported, 4xxx internal, 5xxx execution.
+var cudnnStatusNames = map[int32]string{
+	0: "CUDNN_STATUS_SUCCESS", 1001: "CUDNN_STATUS_NOT_INITIALIZED",
+	1002: "CUDNN_STATUS_SUBLIBRARY_VERSION_MISMATCH", 1003: "CUDNN_STATUS_SERIALIZATION_VERSION_MISMATCH",
+	1004: "CUDNN_STATUS_DEPRECATED", 1005: "CUDNN_STATUS_LICENSE_ERROR", 1006: "CUDNN_STATUS_RUNTIME_IN_PROGRESS",
+	1007: "CUDNN_STATUS_RUNTIME_FP_OVERFLOW", 1008: "CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED",
+	2000: "CUDNN_STATUS_BAD_PARAM", 2002: "CUDNN_STATUS_BAD_PARAM_NULL_POINTER",
+	2003: "CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER", 2004: "CUDNN_STATUS_BAD_PARAM_NOT_FINALIZED",
+	2005: "CUDNN_STATUS_BAD_PARAM_OUT_OF_BOUND", 2006: "CUDNN_STATUS_BAD_PARAM_SIZE_INSUFFICIENT",
+	2007: "CUDNN_STATUS_BAD_PARAM_STREAM_MISMATCH", 2008: "CUDNN_STATUS_BAD_PARAM_SHAPE_MISMATCH",
+	3000: "CUDNN_STATUS_NOT_SUPPORTED", 3001: "CUDNN_STATUS_NOT_SUPPORTED_GRAPH_PATTERN",
+	3002: "CUDNN_STATUS_NOT_SUPPORTED_SHAPE", 3003: "CUDNN_STATUS_NOT_SUPPORTED_DATA_TYPE",
+	3004: "CUDNN_STATUS_NOT_SUPPORTED_LAYOUT", 3007: "CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH",
+	3008: "CUDNN_STATUS_NOT_SUPPORTED_RUNTIME_PREREQUISITE_MISSING",
+	3009: "CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE",
+	3010: "CUDNN_STATUS_NOT_SUPPORTED_SHARED_MEMORY_INSUFFICIENT",
+	4000: "CUDNN_STATUS_INTERNAL_ERROR", 4001: "CUDNN_STATUS_INTERNAL_ERROR_COMPILATION_FAILED",
+	4002: "CUDNN_STATUS_INTERNAL_ERROR_UNEXPECTED_VALUE", 4003: "CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED",
+	4004: "CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED", 4005: "CUDNN_STATUS_INTERNAL_ERROR_BAD_LAUNCH_PARAM",
+	5000: "CUDNN_STATUS_EXECUTION_FAILED", 5001: "CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER",
+	5002: "CUDNN_STATUS_EXECUTION_FAILED_CUBLAS", 5003: "CUDNN_STATUS_EXECUTION_FAILED_CUDART",
+	5004: "CUDNN_STATUS_EXECUTION_FAILED_CURAND",
+}
+
+// LibError is a failed NVRTC, cuBLAS or cuDNN call.
+type LibError struct {
+	Op   string // what Lethe was doing
+	Call string // the C function
+	Code int32
+	Text string
+}
+
+func (e *LibError) Error() string {
+	return fmt.Sprintf("%s: %s failed: %s (%d)", e.Op, e.Call, e.Text, e.Code)
+}
+
+func statusName(table map[int32]string, prefix string, code int32) string {
+	if n, ok := table[code]; ok {
+		return n
+	}
+	return fmt.Sprintf("%s_UNRECOGNISED", prefix)
+}
