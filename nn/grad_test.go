@@ -203,8 +203,8 @@ func TestOrthogonalityGradient(t *testing.T) {
 	}
 	const lambda = 0.37
 	o := nn.NewOrthogonality(m, lambda, nn.OrthoExclude{})
-	if len(o.Units) != 2 {
-		t.Fatalf("orthogonality covers %d units, want both convolutions", len(o.Units))
+	if len(o.Units) != 3 {
+		t.Fatalf("orthogonality covers %d units, want all three convolutions", len(o.Units))
 	}
 	m.ZeroGrad()
 	v0 := o.Apply(b, true)
@@ -250,7 +250,7 @@ func TestOrthogonalityGradient(t *testing.T) {
 		}
 	}
 	// Exclusion: the first convolution drops out.
-	if o2 := nn.NewOrthogonality(m, lambda, nn.OrthoExclude{First: true}); len(o2.Units) != 1 || o2.Units[0].First {
+	if o2 := nn.NewOrthogonality(m, lambda, nn.OrthoExclude{First: true}); len(o2.Units) != 2 || o2.Units[0].First {
 		t.Fatalf("excluding the first layer left %d units", len(o2.Units))
 	}
 }

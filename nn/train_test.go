@@ -13,8 +13,9 @@ import (
 	"lethe/nn"
 )
 
-// synth is a generated classification task: each class is a fixed random
-// template plus noise, so a small CNN can separate it.
+// synth is a generated classification task: class k is a grating at
+// angle k·π/classes with a random phase, plus noise. Its evidence is local
+// texture, so a network with global pooling can separate it.
 type synth struct {
 	c, h, w, classes int
 	x                []float32
@@ -24,14 +25,20 @@ type synth struct {
 
 func newSynth(n, classes, c, h, w int, noise float64, seed uint64) *synth {
 	r := rand.New(rand.NewPCG(seed, 99))
-	tmpl := randVals(rand.New(rand.NewPCG(42, 42)), classes*c*h*w, 1)
 	s := &synth{c: c, h: h, w: w, classes: classes, shuffle: true}
-	d := c * h * w
 	for i := 0; i < n; i++ {
 		k := i % classes
 		s.y = append(s.y, int32(k))
-		for j := 0; j < d; j++ {
-			s.x = append(s.x, tmpl[k*d+j]+float32(r.NormFloat64()*noise))
+		angle := math.Pi * float64(k) / float64(classes)
+		fx, fy := math.Cos(angle), math.Sin(angle)
+		phase := r.Float64() * 2 * math.Pi
+		for ch := 0; ch < c; ch++ {
+			for yy := 0; yy < h; yy++ {
+				for xx := 0; xx < w; xx++ {
+					v := math.Sin(1.3*(fx*float64(xx)+fy*float64(yy)) + phase)
+					s.x = append(s.x, float32(v+r.NormFloat64()*noise))
+				}
+			}
 		}
 	}
 	return s

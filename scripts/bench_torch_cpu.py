@@ -20,7 +20,7 @@ import torchvision  # noqa: E402
 
 
 class SmallCNN(nn.Module):
-    """Lethe's smallcnn: conv-bn-relu-pool x2, fc-relu-fc."""
+    """Lethe's smallcnn: conv-bn-relu-pool x2, conv-bn-relu, global average pool, linear."""
 
     def __init__(self, classes=10):
         super().__init__()
@@ -28,13 +28,15 @@ class SmallCNN(nn.Module):
         self.bn1 = nn.BatchNorm2d(32)
         self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(64)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
-        self.fc2 = nn.Linear(128, classes)
+        self.conv3 = nn.Conv2d(64, 128, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(128)
+        self.fc = nn.Linear(128, classes)
 
     def forward(self, x):
         x = torch.max_pool2d(torch.relu(self.bn1(self.conv1(x))), 2)
         x = torch.max_pool2d(torch.relu(self.bn2(self.conv2(x))), 2)
-        return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
+        x = torch.relu(self.bn3(self.conv3(x)))
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
 def resnet18():

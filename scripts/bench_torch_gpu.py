@@ -27,19 +27,23 @@ WARMUP, STEPS = 10, 30
 
 
 class SmallCNN(nn.Module):
-    def __init__(self, classes=10, in_c=1, h=28, w=28):
+    """Lethe's smallcnn: conv-bn-relu-pool x2, conv-bn-relu, global average pool, linear."""
+
+    def __init__(self, classes=10, in_c=1):
         super().__init__()
         self.conv1 = nn.Conv2d(in_c, 32, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(32)
         self.conv2 = nn.Conv2d(32, 64, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(64)
-        self.fc1 = nn.Linear(64 * (h // 4) * (w // 4), 128)
-        self.fc2 = nn.Linear(128, classes)
+        self.conv3 = nn.Conv2d(64, 128, 3, 1, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(128)
+        self.fc = nn.Linear(128, classes)
 
     def forward(self, x):
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
         x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
+        x = F.relu(self.bn3(self.conv3(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
 def resnet18_cifar(classes=10):

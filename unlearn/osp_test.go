@@ -163,14 +163,14 @@ func TestOSPSelectAndAttenuateLayerScope(t *testing.T) {
 // over all filters; a layer whose Δ stand out gets the selections.
 func TestOSPGlobalScope(t *testing.T) {
 	b := testBackend(t)
-	m := tinyModel(t, b) // units: conv1 (8 filters), conv2 (16 filters)
-	delta := [][]float64{make([]float64, 8), make([]float64, 16)}
+	m := tinyModel(t, b) // units: conv1 (8 filters), conv2 (16), conv3 (32)
+	delta := [][]float64{make([]float64, 8), make([]float64, 16), make([]float64, 32)}
 	for k := range delta[0] {
 		delta[0][k] = float64(k) // evenly spread: largest z ≈ 1.53
 	}
 	delta[1][5] = 100 // one outlier: z ≈ 3.87
 	delta[1][9] = 50
-	o := mustOSP(t, Params{"ratio": 2.0 / 24, "scope": "global"})
+	o := mustOSP(t, Params{"ratio": 2.0 / 56, "scope": "global"})
 	layers := o.selectAndAttenuate(m, delta)
 	if got := layers[1].Filters; len(got) != 2 || got[0] != 5 || got[1] != 9 {
 		t.Fatalf("global selection in conv2: %v, want [5 9]", got)
@@ -280,7 +280,7 @@ func TestOSPUnlearnEndToEnd(t *testing.T) {
 		}
 	}
 	rec := res.Details.(*OSPRecord)
-	if len(rec.Rounds) != 1 || rec.Selected != rec.Filters || rec.Filters != 8+16 {
+	if len(rec.Rounds) != 1 || rec.Selected != rec.Filters || rec.Filters != 8+16+32 {
 		t.Fatalf("record: %d rounds, %d of %d filters", len(rec.Rounds), rec.Selected, rec.Filters)
 	}
 	for u, l := range rec.Rounds[0].Layers {
