@@ -72,4 +72,3 @@ func BenchmarkGPUResNet18Step(b *testing.B) {
 func BenchmarkGPUSmallCNNStep(b *testing.B) {
 	benchTrainStep(b, nn.Config{Arch: "smallcnn", Classes: 10, InC: 1, InH: 28, InW: 28, Width: 1, Seed: 1}, 64)
 }
-
