@@ -17,9 +17,13 @@ import "lethe/nn"
 // output): 64 MiB. A single image that needs more still runs, in one chunk.
 const maxConvScratch = 16 << 20
 
-// convTargetCols is how many GEMM columns (nb·P·Q) a chunk aims for; more
-// only adds memory traffic once the GEMM runs near peak.
-var convTargetCols = 4096
+// convTargetCols is how many GEMM columns (nb·P·Q) a chunk aims for.
+// Measured (BenchmarkConv, one thread, CPU time of the ResNet-18 and
+// SmallCNN shapes): 1024 columns 495 ms, per image 552, 2048 525, 4096
+// 553, 8192 554. Wider chunks only add memory traffic once the GEMM is
+// near its peak (the columns fall out of L2), while per-image GEMMs are
+// too narrow for the 4x4 layers.
+var convTargetCols = 1024
 
 // direct1x1MinPQ: a 1x1, stride-1, unpadded convolution is a plain GEMM on
 // each image's [C, H·W] matrix, no im2col, when H·W is at least this wide.

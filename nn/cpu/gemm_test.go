@@ -204,6 +204,10 @@ func TestCoreTypeFor(t *testing.T) {
 	}{
 		{cpuFeatures{}, ""},
 		{cpuFeatures{avx2: true}, "Haswell"},
+		{cpuFeatures{avx2: true, avx512: true, avx512bf16: true, amd: true}, "Haswell"},
+		{cpuFeatures{avx2: true, avx512: true}, "SkylakeX"},
+		{cpuFeatures{avx2: true, avx512: true, avx512bf16: true}, "Cooperlake"},
+		{cpuFeatures{amd: true}, ""},
 	}
 	for _, c := range cases {
 		if got := coreTypeFor(c.f); got != c.want {
