@@ -187,10 +187,36 @@ func (b *Backend) im2col(g nn.ConvGeom, x []float32, cnt int, col []float32) {
 					row := ((c*g.R+r)*g.S + s)
 					dst := col[row*cols+j*pq : row*cols+(j+1)*pq]
 					clear(dst[:plo*g.Q])
+					clear(dst[phi*g.Q:])
+					if plo >= phi {
+						continue
+					}
+					if g.Stride == 1 && g.Q == g.W {
+						// Output and input rows have the same stride, so the
+						// valid values form one contiguous run at a constant
+						// offset: one copy, then zero the few entries per row
+						// that wrapped around from the padding.
+						off := (r-g.Pad)*g.W + s - g.Pad
+						copy(dst[plo*g.Q+qlo:(phi-1)*g.Q+qhi], plane[plo*g.W+qlo+off:])
+						for p := plo; p < phi; p++ {
+							d := dst[p*g.Q : (p+1)*g.Q]
+							for q := 0; q < qlo; q++ {
+								d[q] = 0
+							}
+							for q := qhi; q < len(d); q++ {
+								d[q] = 0
+							}
+						}
+						continue
+					}
 					for p := plo; p < phi; p++ {
 						d := dst[p*g.Q : (p+1)*g.Q]
-						clear(d[:qlo])
-						clear(d[qhi:])
+						for q := 0; q < qlo; q++ {
+							d[q] = 0
+						}
+						for q := qhi; q < len(d); q++ {
+							d[q] = 0
+						}
 						h := p*g.Stride - g.Pad + r
 						w0 := qlo*g.Stride - g.Pad + s
 						src := plane[h*g.W:]
@@ -202,7 +228,6 @@ func (b *Backend) im2col(g nn.ConvGeom, x []float32, cnt int, col []float32) {
 							}
 						}
 					}
-					clear(dst[phi*g.Q:])
 				}
 			}
 		}
@@ -210,7 +235,9 @@ func (b *Backend) im2col(g nn.ConvGeom, x []float32, cnt int, col []float32) {
 }
 
 // col2im is the adjoint of im2col: it overwrites the cnt images of dx with
-// the sums of their columns' values.
+// the sums of their columns' values. With stride 1 and Q == W it first
+// zeroes the column entries that fall in the padding (col is scratch), so
+// that each (c,r,s) row adds into dx as one contiguous run.
 func (b *Backend) col2im(g nn.ConvGeom, col []float32, cnt int, dx []float32) {
 	pq, hw, cols := g.P*g.Q, g.H*g.W, cnt*g.P*g.Q
 	b.pool.split(cnt*g.C, 1, func(_, lo, hi int) {
@@ -222,11 +249,30 @@ func (b *Backend) col2im(g nn.ConvGeom, col []float32, cnt int, dx []float32) {
 				plo, phi := validRange(g.P, g.H, g.Stride, g.Pad, r)
 				for s := 0; s < g.S; s++ {
 					qlo, qhi := validRange(g.Q, g.W, g.Stride, g.Pad, s)
-					if qlo >= qhi {
+					if qlo >= qhi || plo >= phi {
 						continue
 					}
 					row := ((c*g.R+r)*g.S + s)
 					src := col[row*cols+j*pq : row*cols+(j+1)*pq]
+					if g.Stride == 1 && g.Q == g.W {
+						for p := plo; p < phi; p++ {
+							sr := src[p*g.Q : (p+1)*g.Q]
+							for q := 0; q < qlo; q++ {
+								sr[q] = 0
+							}
+							for q := qhi; q < len(sr); q++ {
+								sr[q] = 0
+							}
+						}
+						off := (r-g.Pad)*g.W + s - g.Pad
+						sr := src[plo*g.Q+qlo : (phi-1)*g.Q+qhi]
+						d := plane[plo*g.W+qlo+off:]
+						d = d[:len(sr)]
+						for q, v := range sr {
+							d[q] += v
+						}
+						continue
+					}
 					for p := plo; p < phi; p++ {
 						h := p*g.Stride - g.Pad + r
 						w0 := qlo*g.Stride - g.Pad + s
