@@ -223,9 +223,7 @@ func (b *Backend) im2col(g nn.ConvGeom, x []float32, cnt int, col []float32) {
 						if g.Stride == 1 {
 							copy(d[qlo:qhi], src[w0:])
 						} else {
-							for q, w := qlo, w0; q < qhi; q, w = q+1, w+g.Stride {
-								d[q] = src[w]
-							}
+							gatherStrided(d[qlo:qhi], src[w0:], g.Stride)
 						}
 					}
 				}
@@ -284,13 +282,33 @@ func (b *Backend) col2im(g nn.ConvGeom, col []float32, cnt int, dx []float32) {
 								d[q] += v
 							}
 						} else {
-							for q, w := 0, w0; q < len(sr); q, w = q+1, w+g.Stride {
-								d[w] += sr[q]
-							}
+							scatterAddStrided(d[w0:], sr, g.Stride)
 						}
 					}
 				}
 			}
 		}
 	})
+}
+
+// gatherStrided sets d[i] = src[i·stride].
+func gatherStrided(d, src []float32, stride int) {
+	if len(d) == 0 {
+		return
+	}
+	src = src[:(len(d)-1)*stride+1]
+	for i := range d {
+		d[i] = src[i*stride]
+	}
+}
+
+// scatterAddStrided adds s[i] into d[i·stride].
+func scatterAddStrided(d, s []float32, stride int) {
+	if len(s) == 0 {
+		return
+	}
+	d = d[:(len(s)-1)*stride+1]
+	for i, v := range s {
+		d[i*stride] += v
+	}
 }
