@@ -10,12 +10,19 @@ import (
 // library reads it once, in its constructor). A value the user set wins.
 // Otherwise Lethe picks the kernel family for the CPU's features, because
 // Debian's OpenBLAS 0.3.21 misdetects some CPUs (Xeons as "Prescott", 3-5x
-// slower). With cgo enabled (Lethe links SQLite through cgo) os.Setenv also
+// slower). OPENBLAS_CORETYPE set to the empty string leaves the choice to
+// OpenBLAS. With cgo enabled (Lethe links SQLite through cgo) os.Setenv also
 // sets the C environment that OpenBLAS's getenv reads; TestCoreTypeReachesOpenBLAS
 // checks that the corename OpenBLAS reports matches what was set.
 func chooseCoreType() (value, by string) {
-	if v := os.Getenv("OPENBLAS_CORETYPE"); v != "" {
-		return v, "user"
+	if v, ok := os.LookupEnv("OPENBLAS_CORETYPE"); ok {
+		if v != "" {
+			return v, "user"
+		}
+		// Set but empty: the user wants OpenBLAS's own detection. OpenBLAS
+		// would warn about an empty core name, so remove the variable.
+		_ = os.Unsetenv("OPENBLAS_CORETYPE")
+		return "", ""
 	}
 	if openblasLoaded {
 		return "", ""
