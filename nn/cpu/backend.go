@@ -50,6 +50,9 @@ type Backend struct {
 	partial [][]float32
 	// part64 holds per-worker float64 partial sums (Dot, batch norm).
 	part64 [][]float64
+	// flipped holds the spatially flipped, channel-transposed filters of
+	// a stride-1 backward-data pass.
+	flipped []float32
 }
 
 var _ nn.Backend = (*Backend)(nil)

@@ -25,6 +25,10 @@ const maxConvScratch = 16 << 20
 // too narrow for the 4x4 layers.
 var convTargetCols = 1024
 
+// flipMinChannels and flipMinHW gate the flipped-filter backward-data
+// path (see ConvBackwardData).
+const flipMinChannels, flipMinHW = 16, 256
+
 // direct1x1MinPQ: a 1x1, stride-1, unpadded convolution is a plain GEMM on
 // each image's [C, H·W] matrix, no im2col, when H·W is at least this wide.
 var direct1x1MinPQ = 256
@@ -54,6 +58,30 @@ func chunkImages(g nn.ConvGeom) int {
 func (b *Backend) ConvForward(g nn.ConvGeom, x, w, y nn.Buf) {
 	X, Wt, Y := Floats(x), Floats(w), Floats(y)
 	convChecks("ConvForward", g, X, Wt, Y)
+	b.convForward(g, X, Wt, Y)
+}
+
+// flipFilters returns w[K,C,R,S] rearranged as f[C,K,R,S] with
+// f[c,k,r,s] = w[k,c,R−1−r,S−1−s], in the backend's reusable buffer.
+func (b *Backend) flipFilters(g nn.ConvGeom, w []float32) []float32 {
+	rs := g.R * g.S
+	if cap(b.flipped) < len(w) {
+		b.flipped = make([]float32, len(w))
+	}
+	f := b.flipped[:len(w)]
+	for k := 0; k < g.K; k++ {
+		for c := 0; c < g.C; c++ {
+			src := w[(k*g.C+c)*rs : (k*g.C+c+1)*rs]
+			dst := f[(c*g.K+k)*rs : (c*g.K+k+1)*rs]
+			for i, v := range src {
+				dst[rs-1-i] = v
+			}
+		}
+	}
+	return f
+}
+
+func (b *Backend) convForward(g nn.ConvGeom, X, Wt, Y []float32) {
 	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
 	if is1x1Direct(g) {
 		for n := 0; n < g.N; n++ {
@@ -92,6 +120,18 @@ func (b *Backend) ConvBackwardData(g nn.ConvGeom, w, dy, dx nn.Buf) {
 		for n := 0; n < g.N; n++ {
 			b.gemm(true, false, g.C, pq, g.K, 1, Wt, g.C, DY[n*kpq:], pq, 0, DX[n*chw:], pq, b.threads)
 		}
+		return
+	}
+	if g.Stride == 1 && g.R == g.S && g.Pad <= g.R-1 && g.C >= flipMinChannels && g.H*g.W >= flipMinHW {
+		// A stride-1 backward-data pass is a forward convolution of dy
+		// with the filters flipped in space and transposed in channels,
+		// padded by R−1−pad. That trades col2im's scalar scatter-add for
+		// im2col's copies. Measured (one thread, CPU time): 64ch 32x32
+		// −17%, 128ch 16x16 −12%, but 8x8 and 4x4 planes gain nothing, and
+		// with few input channels the GEMM has too few rows (3 → 64
+		// stem: 4x slower), hence the thresholds.
+		g2 := nn.ConvGeom{N: g.N, C: g.K, H: g.P, W: g.Q, K: g.C, R: g.R, S: g.S, Stride: 1, Pad: g.R - 1 - g.Pad, P: g.H, Q: g.W}
+		b.convForward(g2, DY, b.flipFilters(g, Wt), DX)
 		return
 	}
 	nb := chunkImages(g)

@@ -131,6 +131,12 @@ var convGeoms = [][9]int{
 	{7, 1, 4, 4, 3, 3, 3, 2, 1},
 	{3, 2, 8, 7, 4, 5, 3, 1, 1},
 	{2, 3, 9, 8, 4, 5, 5, 1, 2},
+	// Enough channels and pixels for the flipped-filter backward-data
+	// path: "same" 3x3, 5x5 with pad 0 (a "full" transposed convolution)
+	// and 3x3 with pad 2 (R−1−pad = 0).
+	{3, 16, 16, 16, 5, 3, 3, 1, 1},
+	{2, 17, 18, 16, 3, 5, 5, 1, 0},
+	{2, 16, 16, 17, 4, 3, 3, 1, 2},
 }
 
 func geomName(g nn.ConvGeom) string {
