@@ -48,7 +48,7 @@ func (b *Backend) MaxPoolForward(g nn.PoolGeom, x, y nn.Buf, argmax nn.IntBuf) {
 					// unpredictable comparison cost a misprediction, and
 					// the compiler does not turn it into a conditional move.
 					bestK, idx := int64(-1<<32), h0*g.W+w0 // below every key
-					var sum float32 // NaN if the window holds a NaN (or ±Inf pairs)
+					var sum float32                        // NaN if the window holds a NaN (or ±Inf pairs)
 					for h := h0; h < h1; h++ {
 						base := h * g.W
 						row := xs[base : base+w1]
@@ -116,7 +116,7 @@ func maxPool2x2(xs []float32, W, P, Q int, ys []float32, as []int32) {
 // equal, NaN above +Inf; NaNs are handled separately).
 func orderKey(v float32) int64 {
 	k := int32(math.Float32bits(v))
-	k ^= (k >> 31) & 0x7fffffff // negative floats: reverse their order
+	k ^= (k >> 31) & 0x7fffffff            // negative floats: reverse their order
 	return int64(k) + int64(uint32(k)>>31) // −0 (now −1) meets +0
 }
 
