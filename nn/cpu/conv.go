@@ -93,7 +93,7 @@ func (b *Backend) convForward(g nn.ConvGeom, X, Wt, Y []float32) {
 	for n0 := 0; n0 < g.N; n0 += nb {
 		cnt := min(nb, g.N-n0)
 		cols := cnt * pq
-		col := b.buf(0, (crs+g.K)*cols)
+		col := b.buf((crs + g.K) * cols)
 		col, out := col[:crs*cols], col[crs*cols:]
 		b.im2col(g, X[n0*chw:], cnt, col)
 		if cnt == 1 {
@@ -138,7 +138,7 @@ func (b *Backend) ConvBackwardData(g nn.ConvGeom, w, dy, dx nn.Buf) {
 	for n0 := 0; n0 < g.N; n0 += nb {
 		cnt := min(nb, g.N-n0)
 		cols := cnt * pq
-		buf := b.buf(0, (crs+g.K)*cols)
+		buf := b.buf((crs + g.K) * cols)
 		dcol, dyg := buf[:crs*cols], buf[crs*cols:]
 		src, ld := DY[n0*kpq:], pq
 		if cnt > 1 {
@@ -165,7 +165,7 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 	for n0 := 0; n0 < g.N; n0 += nb {
 		cnt := min(nb, g.N-n0)
 		cols := cnt * pq
-		buf := b.buf(0, (crs+g.K)*cols)
+		buf := b.buf((crs + g.K) * cols)
 		col, dyg := buf[:crs*cols], buf[crs*cols:]
 		b.im2col(g, X[n0*chw:], cnt, col)
 		src, ld := DY[n0*kpq:], pq

@@ -232,12 +232,5 @@ func TestConvScratchIsReused(t *testing.T) {
 }
 
 func scratchBytes(be *Backend) int {
-	n := 0
-	for _, s := range be.scratch {
-		n += 4 * cap(s)
-	}
-	for _, s := range be.partial {
-		n += 4 * cap(s)
-	}
-	return n
+	return 4 * (cap(be.scratch) + cap(be.flipped))
 }
