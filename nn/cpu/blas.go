@@ -134,14 +134,26 @@ func openOpenBLAS(names []string) (*blasLib, error) {
 	var handle uintptr
 	var path string
 	var errs []string
+	// dlopen and dlerror must run on the same OS thread (dlerror's state
+	// is per thread); purego makes them two calls, between which the Go
+	// scheduler may move the goroutine, leaving an empty message.
+	runtime.LockOSThread()
 	for _, name := range names {
 		h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL)
-		if err == nil {
+		if err == nil && h != 0 {
 			handle, path = h, name
 			break
 		}
-		errs = append(errs, err.Error())
+		msg := "cannot load"
+		if err != nil && err.Error() != "" {
+			msg = err.Error()
+		}
+		if !strings.Contains(msg, name) {
+			msg = name + ": " + msg
+		}
+		errs = append(errs, msg)
 	}
+	runtime.UnlockOSThread()
 	if handle == 0 {
 		return nil, fmt.Errorf("OpenBLAS not found (%s)", strings.Join(errs, "; "))
 	}
