@@ -42,14 +42,13 @@ type Backend struct {
 	threads int
 	blas    *blasLib
 	pool    *workers
-	// scratch[w] is worker w's reusable buffer (im2col columns, GEMM
-	// output, partial sums); it grows on demand and is never shrunk, so
-	// memory stays flat across training steps.
-	scratch [][]float32
-	// partial[w] holds worker w's partial parameter gradients.
-	partial [][]float32
-	// part64 holds per-worker float64 partial sums (Dot, batch norm).
-	part64 [][]float64
+	// scratch is the convolutions' reusable buffer (im2col columns, GEMM
+	// output); it grows to the largest layer's need and is never shrunk,
+	// so memory stays flat across training steps.
+	scratch []float32
+	// flipped holds the spatially flipped, channel-transposed filters of
+	// a stride-1 backward-data pass.
+	flipped []float32
 }
 
 var _ nn.Backend = (*Backend)(nil)
@@ -94,9 +93,6 @@ func New(opts Options) (*Backend, error) {
 		threads: threads,
 		blas:    lib,
 		pool:    newWorkers(threads),
-		scratch: make([][]float32, threads),
-		partial: make([][]float32, threads),
-		part64:  make([][]float64, threads),
 	}
 	runtime.AddCleanup(b, func(p *workers) { p.stop() }, b.pool)
 	return b, nil
@@ -149,28 +145,12 @@ func (b *Backend) Describe() string {
 	return fmt.Sprintf("cpu: %s, %d logical CPUs, %d threads per op\n  ISA: %s\n  BLAS: %s", i.Model, i.Cores, i.Threads, i.Features, i.BLAS)
 }
 
-// buf returns worker w's scratch with at least n values (contents undefined).
-func (b *Backend) buf(w, n int) []float32 {
-	if cap(b.scratch[w]) < n {
-		b.scratch[w] = make([]float32, n)
+// buf returns the scratch buffer with n values (contents undefined).
+func (b *Backend) buf(n int) []float32 {
+	if cap(b.scratch) < n {
+		b.scratch = make([]float32, n)
 	}
-	return b.scratch[w][:n]
-}
-
-// part returns worker w's partial-gradient buffer with n values (contents
-// undefined).
-func (b *Backend) part(w, n int) []float32 {
-	if cap(b.partial[w]) < n {
-		b.partial[w] = make([]float32, n)
-	}
-	return b.partial[w][:n]
-}
-
-func (b *Backend) part64s(w, n int) []float64 {
-	if cap(b.part64[w]) < n {
-		b.part64[w] = make([]float64, n)
-	}
-	return b.part64[w][:n]
+	return b.scratch[:n]
 }
 
 func check(op string, ok bool, format string, args ...any) {

@@ -19,10 +19,8 @@ func bnChecks(op string, n, c, hw int, x []float32, per ...[]float32) {
 
 // required panics with a clear message when a buffer the op cannot do
 // without is missing.
-func required(op string, bufs map[string][]float32) {
-	for name, b := range bufs {
-		check(op, b != nil, "%s is nil", name)
-	}
+func required(op, name string, b []float32) {
+	check(op, b != nil, "%s is nil", name)
 }
 
 func gammaAt(g []float32, c int) float32 {
@@ -96,7 +94,8 @@ func (b *Backend) BatchNormTrain(n, c, hw int, x, gamma, beta, y, runMean, runVa
 func (b *Backend) BatchNormEval(n, c, hw int, x, gamma, beta, runMean, runVar, y nn.Buf, eps float32) {
 	X, G, Bt, RM, RV, Y := Floats(x), Floats(gamma), Floats(beta), Floats(runMean), Floats(runVar), Floats(y)
 	bnChecks("BatchNormEval", n, c, hw, X, G, Bt, RM, RV)
-	required("BatchNormEval", map[string][]float32{"runMean": RM, "runVar": RV})
+	required("BatchNormEval", "runMean", RM)
+	required("BatchNormEval", "runVar", RV)
 	checkNCHW("BatchNormEval", Y, n, c, hw, "y")
 	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
@@ -121,7 +120,8 @@ func (b *Backend) BatchNormBackward(n, c, hw int, x, dy, gamma, saveMean, saveIn
 	X, DY, G, SM, SI := Floats(x), Floats(dy), Floats(gamma), Floats(saveMean), Floats(saveInvStd)
 	DX, DG, DB := Floats(dx), Floats(dgamma), Floats(dbeta)
 	bnChecks("BatchNormBackward", n, c, hw, X, G, SM, SI, DG, DB)
-	required("BatchNormBackward", map[string][]float32{"saveMean": SM, "saveInvStd": SI})
+	required("BatchNormBackward", "saveMean", SM)
+	required("BatchNormBackward", "saveInvStd", SI)
 	checkNCHW("BatchNormBackward", DY, n, c, hw, "dy")
 	checkNCHW("BatchNormBackward", DX, n, c, hw, "dx")
 	count := n * hw
@@ -169,7 +169,8 @@ func (b *Backend) BatchNormEvalBackward(n, c, hw int, x, dy, gamma, runMean, run
 	X, DY, G, RM, RV := Floats(x), Floats(dy), Floats(gamma), Floats(runMean), Floats(runVar)
 	DX, DG, DB := Floats(dx), Floats(dgamma), Floats(dbeta)
 	bnChecks("BatchNormEvalBackward", n, c, hw, X, G, RM, RV, DG, DB)
-	required("BatchNormEvalBackward", map[string][]float32{"runMean": RM, "runVar": RV})
+	required("BatchNormEvalBackward", "runMean", RM)
+	required("BatchNormEvalBackward", "runVar", RV)
 	checkNCHW("BatchNormEvalBackward", DY, n, c, hw, "dy")
 	checkNCHW("BatchNormEvalBackward", DX, n, c, hw, "dx")
 	b.pool.split(c, planeGrain(n*hw), func(_, lo, hi int) {

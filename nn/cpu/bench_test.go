@@ -3,7 +3,11 @@ package cpu
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"lethe/nn"
 )
@@ -25,6 +29,22 @@ func reportFlops(b *testing.B, flops float64) {
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
+// cpuTime is the process's user+system CPU time. On a shared machine wall
+// time depends on the neighbours; CPU time per op (with one thread) is a
+// steadier measure of the work an op does.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds cpu-ms/op (CPU time over all threads) since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N)/1e6, "cpu-ms/op")
+}
+
 func BenchmarkSgemm(b *testing.B) {
 	for _, blas := range []string{"openblas", "gonum"} {
 		for _, threads := range []int{1, 2} {
@@ -34,18 +54,23 @@ func BenchmarkSgemm(b *testing.B) {
 					be := benchBackend(b, blas, threads)
 					rng := rand.New(rand.NewPCG(1, 1))
 					A, B, C := Buf(randSlice(rng, m*k)), Buf(randSlice(rng, k*n)), make(Buf, m*n)
-					if blas == "openblas" && threads == 1 && m == 256 {
-						b.Log(be.BLAS())
-					}
+					start := cpuTime()
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
 						be.Gemm(false, false, m, n, k, 1, A, k, B, n, 0, C, n)
 					}
 					reportFlops(b, 2*float64(m)*float64(n)*float64(k))
+					reportCPU(b, start)
 				})
 			}
 		}
 	}
+}
+
+// benchThreads is LETHE_BENCH_THREADS, or 0 (all cores).
+func benchThreads() int {
+	n, _ := strconv.Atoi(os.Getenv("LETHE_BENCH_THREADS"))
+	return n
 }
 
 type convCase struct {
@@ -69,7 +94,15 @@ var benchConvs = []convCase{
 	{"small-32to64x14", 64, 32, 14, 14, 64, 3, 1, 1},
 }
 
+// BenchmarkConv covers ResNet-18 CIFAR at batch 32 and SmallCNN at batch
+// 64. LETHE_BENCH_THREADS sets the threads (default all cores) and
+// LETHE_BENCH_TARGETCOLS the chunk width (convTargetCols), for tuning.
 func BenchmarkConv(b *testing.B) {
+	if v, err := strconv.Atoi(os.Getenv("LETHE_BENCH_TARGETCOLS")); err == nil && v > 0 {
+		old := convTargetCols
+		convTargetCols = v
+		defer func() { convTargetCols = old }()
+	}
 	for _, cc := range benchConvs {
 		g, err := nn.NewConvGeom(cc.n, cc.c, cc.h, cc.w, cc.k, cc.r, cc.r, cc.stride, cc.pad)
 		if err != nil {
@@ -83,7 +116,9 @@ func BenchmarkConv(b *testing.B) {
 		dw := make(Buf, len(w))
 		for _, pass := range []string{"fwd", "bwdData", "bwdFilter"} {
 			b.Run(cc.name+"/"+pass, func(b *testing.B) {
-				be := benchBackend(b, "auto", 0)
+				be := benchBackend(b, "auto", benchThreads())
+				start := cpuTime()
+				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					switch pass {
 					case "fwd":
@@ -95,6 +130,7 @@ func BenchmarkConv(b *testing.B) {
 					}
 				}
 				reportFlops(b, flops)
+				reportCPU(b, start)
 			})
 		}
 	}

@@ -124,17 +124,36 @@ var openblasLoaded bool
 
 func openOpenBLAS(names []string) (*blasLib, error) {
 	coreType, coreBy := chooseCoreType()
+	// The backend never hands OpenBLAS more than one thread (see below),
+	// so keep OpenBLAS from starting its thread pool at load: an idle pool
+	// thread still wakes up and took about 1% of the CPU time in the conv
+	// benchmarks. A value the user set is left alone.
+	if _, ok := os.LookupEnv("OPENBLAS_NUM_THREADS"); !ok {
+		_ = os.Setenv("OPENBLAS_NUM_THREADS", "1")
+	}
 	var handle uintptr
 	var path string
 	var errs []string
+	// dlopen and dlerror must run on the same OS thread (dlerror's state
+	// is per thread); purego makes them two calls, between which the Go
+	// scheduler may move the goroutine, leaving an empty message.
+	runtime.LockOSThread()
 	for _, name := range names {
 		h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL)
-		if err == nil {
+		if err == nil && h != 0 {
 			handle, path = h, name
 			break
 		}
-		errs = append(errs, err.Error())
+		msg := "cannot load"
+		if err != nil && err.Error() != "" {
+			msg = err.Error()
+		}
+		if !strings.Contains(msg, name) {
+			msg = name + ": " + msg
+		}
+		errs = append(errs, msg)
 	}
+	runtime.UnlockOSThread()
 	if handle == 0 {
 		return nil, fmt.Errorf("OpenBLAS not found (%s)", strings.Join(errs, "; "))
 	}
@@ -162,15 +181,16 @@ func openOpenBLAS(names []string) (*blasLib, error) {
 		purego.RegisterFunc(&getString, p)
 		info.CoreName = getString()
 	}
-	// Threads: OpenBLAS runs single-threaded and the backend splits its
-	// work over goroutines (each calling sgemm on its own block). Measured
-	// on a 2-core Zen 4 (BenchmarkSgemmThreading): for the conv-shaped GEMMs
-	// of ResNet-18 and SmallCNN, two goroutines x one OpenBLAS thread match or
-	// beat one GEMM on two OpenBLAS threads, and the pthread pool of OpenBLAS
-	// spins after each call, stealing the cores from the goroutines that do
-	// im2col, batch norm and pooling between GEMMs. It is also the only
-	// setting that stays correct and fast when several Backends call GEMM
-	// at once (the runner runs stages in parallel).
+	// Threads: OpenBLAS runs single-threaded and the backend splits each
+	// GEMM over its goroutines (each calling sgemm on its own block of C).
+	// Measured on the 2-core Zen 4 with the ResNet-18/SmallCNN convolution
+	// benchmarks (Threads = 2, best of three): 1168 ms wall and 602 ms CPU
+	// with the goroutine split, against 1481 ms wall and 697 ms CPU with one
+	// GEMM on two OpenBLAS threads. OpenBLAS's own pool spins after each
+	// call and competes with the goroutines doing im2col, batch norm and
+	// pooling between GEMMs; one thread per call is also the setting that
+	// stays correct and fast when several Backends run GEMMs at once (the
+	// runner runs stages in parallel).
 	if p, err := sym("openblas_set_num_threads"); err == nil {
 		var setThreads func(int32)
 		purego.RegisterFunc(&setThreads, p)

