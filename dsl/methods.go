@@ -30,6 +30,7 @@ var Methods = []Variant{
 			num("finetune_momentum", 0.9).in(0, 1),
 			integer("finetune_batch_size", 128).atLeast(1),
 			integer("finetune_patience", 1).atLeast(0).doc("epochs without retained-accuracy gain before stopping"),
+			boolean("finetune_freeze", false).doc("keep the attenuated filters (and their batch-norm channels) fixed while fine-tuning"),
 		},
 	},
 	{

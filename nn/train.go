@@ -77,7 +77,10 @@ type Trainer struct {
 	M     *Model
 	Opt   *Optimizer
 	Ortho *Orthogonality // nil when λ = 0
-	CE    CrossEntropy
+	// Mask, when set, multiplies the gradient vector before each update
+	// (0 freezes a parameter): frozen filters, saliency masks.
+	Mask Buf
+	CE   CrossEntropy
 	ctx   Ctx
 	probs []float32
 }
@@ -132,6 +135,9 @@ func (t *Trainer) Step(bt *Batch, lr float64, sign float32) (loss float64, corre
 	}
 	if t.Ortho != nil {
 		t.Ortho.Apply(m.b, false)
+	}
+	if t.Mask != nil {
+		m.b.Mul(m.grads, m.grads, t.Mask)
 	}
 	t.Opt.Step(lr)
 	correct = t.countCorrect(bt)

@@ -21,6 +21,9 @@ type FinetuneConfig struct {
 	Momentum  float64
 	BatchSize int
 	Patience  int
+	// Freeze, when set, is a mask over the model's parameter vector (0 =
+	// keep fixed) applied to every gradient.
+	Freeze []float32
 }
 
 // FinetuneEpoch records one fine-tuning epoch (epoch 0: before any).
@@ -63,6 +66,11 @@ func finetuneOnRetained(ctx context.Context, m *nn.Model, split data.Unlearning,
 		return nil, 0, err
 	}
 	defer tr.Release()
+	if cfg.Freeze != nil {
+		tr.Mask = b.Alloc(len(cfg.Freeze))
+		defer b.Free(tr.Mask)
+		b.Upload(tr.Mask, cfg.Freeze)
+	}
 	evalVal := func() (float64, error) {
 		r, err := nn.Evaluate(ctx, m, valFeed, 256)
 		if err != nil {

@@ -28,6 +28,10 @@ type OSP struct {
 	Target           float64 // stop once forget-sample accuracy ≤ Target; NaN: never
 	Scope            string  // layer | global
 	Finetune         FinetuneConfig
+	// FreezeAttenuated keeps the attenuated filters (and, with bn = scale,
+	// their batch-norm channels) fixed during fine-tuning, so the repair
+	// cannot grow back what was pruned.
+	FreezeAttenuated bool
 }
 
 func init() { register("osp", newOSP) }
@@ -53,6 +57,7 @@ func newOSP(p Params) (Method, error) {
 			BatchSize: g.int("finetune_batch_size"),
 			Patience:  g.int("finetune_patience"),
 		},
+		FreezeAttenuated: g.bool("finetune_freeze"),
 	}
 	tap, err := nn.ParseTapPoint(g.str("tap", "conv", "bn", "relu"))
 	if err == nil {
@@ -186,7 +191,11 @@ func (o *OSP) Unlearn(ctx context.Context, req *Request) (*Result, error) {
 	}
 	res := &Result{Model: m, Method: "osp", Seconds: secs, Details: rec}
 	if o.Finetune.Epochs > 0 {
-		epochs, ftSecs, err := finetuneOnRetained(ctx, m, split, req, o.Finetune)
+		ft := o.Finetune
+		if o.FreezeAttenuated {
+			ft.Freeze = o.freezeMask(m, rec)
+		}
+		epochs, ftSecs, err := finetuneOnRetained(ctx, m, split, req, ft)
 		if err != nil {
 			m.Release()
 			return nil, fmt.Errorf("osp: fine-tuning: %w", err)
@@ -194,6 +203,37 @@ func (o *OSP) Unlearn(ctx context.Context, req *Request) (*Result, error) {
 		rec.Finetune, res.FinetuneSeconds = epochs, ftSecs
 	}
 	return res, nil
+}
+
+// freezeMask is 1 over the parameter vector except the attenuated
+// filters' weights and biases and, with bn = scale, their batch-norm γ, β.
+func (o *OSP) freezeMask(m *nn.Model, rec *OSPRecord) []float32 {
+	mask := make([]float32, m.NumParams())
+	for i := range mask {
+		mask[i] = 1
+	}
+	zero := func(p *nn.Param, from, n int) {
+		for i := 0; i < n; i++ {
+			mask[p.Offset+from+i] = 0
+		}
+	}
+	for _, round := range rec.Rounds {
+		for u, l := range round.Layers {
+			unit := m.Units[u]
+			per := unit.Conv.Weight.Numel() / unit.Conv.Out
+			for _, k := range l.Filters {
+				zero(unit.Conv.Weight, k*per, per)
+				if unit.Conv.Bias != nil {
+					zero(unit.Conv.Bias, k, 1)
+				}
+				if o.ScaleBN {
+					zero(unit.BN.Weight, k, 1)
+					zero(unit.BN.Bias, k, 1)
+				}
+			}
+		}
+	}
+	return mask
 }
 
 // probeBatch draws n_f forget and n_r retained training samples

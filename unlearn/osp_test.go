@@ -363,3 +363,62 @@ func TestOSPBadInput(t *testing.T) {
 		t.Errorf("model without convolutions: %v", err)
 	}
 }
+
+// Fine-tuning with finetune_freeze leaves the attenuated filters (and their
+// batch-norm channels) exactly as pruning left them, while the rest learns.
+func TestOSPFinetuneFreezesAttenuatedFilters(t *testing.T) {
+	b := testBackend(t)
+	m := tinyModel(t, b)
+	ds := tinyMNIST(t)
+	run := func(freeze bool) (*Result, *Result) {
+		base := Params{"ratio": 0.25, "strength": 0.9, "bn": "scale", "n_forget": 10, "n_retain": 10}
+		pruned, err := mustOSP(t, base).Unlearn(context.Background(), &Request{Model: m, Forget: []int{6}, Data: ds, Seed: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ft := Params{"finetune_epochs": 1, "finetune_lr": 0.05, "finetune_patience": 0, "finetune_batch_size": 16, "finetune_freeze": freeze}
+		for k, v := range base {
+			ft[k] = v
+		}
+		tuned, err := mustOSP(t, ft).Unlearn(context.Background(), &Request{Model: m, Forget: []int{6}, Data: ds, Seed: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pruned, tuned
+	}
+	pruned, tuned := run(true)
+	rec := tuned.Details.(*OSPRecord)
+	if len(rec.Finetune) != 2 || tuned.FinetuneSeconds <= 0 {
+		t.Fatalf("fine-tuning record %+v (%.3fs)", rec.Finetune, tuned.FinetuneSeconds)
+	}
+	p := nn.ToHost(b, &nn.Tensor{Shape: []int{m.NumParams()}, Data: pruned.Model.Values()})
+	q := nn.ToHost(b, &nn.Tensor{Shape: []int{m.NumParams()}, Data: tuned.Model.Values()})
+	mask := mustOSP(t, Params{"bn": "scale"}).freezeMask(tuned.Model, rec)
+	frozen, moved := 0, 0
+	for i := range p {
+		if mask[i] == 0 {
+			frozen++
+			if p[i] != q[i] {
+				t.Fatalf("frozen parameter %d moved during fine-tuning: %v -> %v", i, p[i], q[i])
+			}
+		} else if p[i] != q[i] {
+			moved++
+		}
+	}
+	if frozen == 0 || moved < len(p)/2 {
+		t.Fatalf("%d frozen, %d of %d others moved", frozen, moved, len(p)-frozen)
+	}
+	// Without freezing the same filters do move.
+	pruned2, tuned2 := run(false)
+	p2 := nn.ToHost(b, &nn.Tensor{Shape: []int{m.NumParams()}, Data: pruned2.Model.Values()})
+	q2 := nn.ToHost(b, &nn.Tensor{Shape: []int{m.NumParams()}, Data: tuned2.Model.Values()})
+	changed := 0
+	for i := range p2 {
+		if mask[i] == 0 && p2[i] != q2[i] {
+			changed++
+		}
+	}
+	if changed == 0 {
+		t.Fatal("without finetune_freeze the attenuated filters should train too")
+	}
+}

@@ -147,6 +147,18 @@ func (g *getter) int(name string) int {
 	return int(f)
 }
 
+func (g *getter) bool(name string) bool {
+	v, ok := g.value(name)
+	if !ok {
+		return false
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		g.fail(name, "want true or false, got %v", v)
+	}
+	return b
+}
+
 func (g *getter) str(name string, allowed ...string) string {
 	v, ok := g.value(name)
 	if !ok {
