@@ -79,8 +79,8 @@ type Trainer struct {
 	Ortho *Orthogonality // nil when λ = 0
 	// Mask, when set, multiplies the gradient vector before each update
 	// (0 freezes a parameter): frozen filters, saliency masks.
-	Mask Buf
-	CE   CrossEntropy
+	Mask  Buf
+	CE    CrossEntropy
 	ctx   Ctx
 	probs []float32
 }
