@@ -31,6 +31,7 @@ var Methods = []Variant{
 			integer("finetune_batch_size", 128).atLeast(1),
 			integer("finetune_patience", 1).atLeast(0).doc("epochs without retained-accuracy gain before stopping"),
 			boolean("finetune_freeze", false).doc("keep the attenuated filters (and their batch-norm channels) fixed while fine-tuning"),
+			str("finetune_bn", "train", "train", "frozen").doc("batch norm while fine-tuning: batch statistics (train) or the running ones, kept fixed (frozen)"),
 		},
 	},
 	{

@@ -79,10 +79,14 @@ type Trainer struct {
 	Ortho *Orthogonality // nil when λ = 0
 	// Mask, when set, multiplies the gradient vector before each update
 	// (0 freezes a parameter): frozen filters, saliency masks.
-	Mask  Buf
-	CE    CrossEntropy
-	ctx   Ctx
-	probs []float32
+	Mask Buf
+	// FrozenBN trains with batch norm in evaluation mode: the running
+	// statistics normalise and stay as they are (a common fine-tuning
+	// choice; it keeps a scaled convolution scaled).
+	FrozenBN bool
+	CE       CrossEntropy
+	ctx      Ctx
+	probs    []float32
 }
 
 // NewTrainer prepares an optimiser (and the orthogonality term when
@@ -119,6 +123,7 @@ func (t *Trainer) Step(bt *Batch, lr float64, sign float32) (loss float64, corre
 		return 0, 0, err
 	}
 	m.ZeroGrad()
+	t.ctx.Train = !t.FrozenBN
 	logits, err := m.Forward(&t.ctx, x)
 	if err != nil {
 		return 0, 0, err

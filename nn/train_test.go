@@ -382,3 +382,54 @@ func TestSchedules(t *testing.T) {
 		}
 	}
 }
+
+// A trainer with FrozenBN updates the parameters but leaves the batch-norm
+// running statistics and their counters alone; gradient masks freeze
+// exactly the masked values.
+func TestTrainerFrozenBNAndMask(t *testing.T) {
+	b := backend(t)
+	m, err := nn.New(b, nn.Config{Arch: "smallcnn", Classes: 4, InC: 1, InH: 8, InW: 8, Width: 0.25, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := nn.NewTrainer(m, nn.OptimConfig{Name: "sgd", LR: 0.1, Momentum: 0.9}, 0, nn.OrthoExclude{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.FrozenBN = true
+	mask := make([]float32, m.NumParams())
+	for i := range mask {
+		mask[i] = float32(i % 2)
+	}
+	tr.Mask = b.Alloc(len(mask))
+	b.Upload(tr.Mask, mask)
+	state0 := nn.ToHost(b, &nn.Tensor{Shape: []int{m.StateValues().Len()}, Data: m.StateValues()})
+	vals0 := nn.ToHost(b, &nn.Tensor{Shape: []int{m.NumParams()}, Data: m.Values()})
+	data := newSynth(32, 4, 1, 8, 8, 0.5, 3)
+	var bt nn.Batch
+	ld := data.Batches(0, 16)
+	for ld.Next(&bt) {
+		if _, _, err := tr.Step(&bt, 0.1, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state1 := nn.ToHost(b, &nn.Tensor{Shape: []int{m.StateValues().Len()}, Data: m.StateValues()})
+	for i := range state0 {
+		if state0[i] != state1[i] {
+			t.Fatal("FrozenBN training changed a running statistic")
+		}
+	}
+	vals1 := nn.ToHost(b, &nn.Tensor{Shape: []int{m.NumParams()}, Data: m.Values()})
+	moved := 0
+	for i := range vals0 {
+		if mask[i] == 0 && vals0[i] != vals1[i] {
+			t.Fatalf("masked parameter %d moved", i)
+		}
+		if mask[i] == 1 && vals0[i] != vals1[i] {
+			moved++
+		}
+	}
+	if moved < len(vals0)/4 {
+		t.Fatalf("only %d unmasked parameters moved", moved)
+	}
+}

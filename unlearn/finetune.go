@@ -24,6 +24,9 @@ type FinetuneConfig struct {
 	// Freeze, when set, is a mask over the model's parameter vector (0 =
 	// keep fixed) applied to every gradient.
 	Freeze []float32
+	// FrozenBN keeps batch norm in evaluation mode (running statistics
+	// fixed) while fine-tuning.
+	FrozenBN bool
 }
 
 // FinetuneEpoch records one fine-tuning epoch (epoch 0: before any).
@@ -66,6 +69,7 @@ func finetuneOnRetained(ctx context.Context, m *nn.Model, split data.Unlearning,
 		return nil, 0, err
 	}
 	defer tr.Release()
+	tr.FrozenBN = cfg.FrozenBN
 	if cfg.Freeze != nil {
 		tr.Mask = b.Alloc(len(cfg.Freeze))
 		defer b.Free(tr.Mask)

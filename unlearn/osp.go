@@ -56,6 +56,7 @@ func newOSP(p Params) (Method, error) {
 			Momentum:  g.float("finetune_momentum"),
 			BatchSize: g.int("finetune_batch_size"),
 			Patience:  g.int("finetune_patience"),
+			FrozenBN:  g.str("finetune_bn", "train", "frozen") == "frozen",
 		},
 		FreezeAttenuated: g.bool("finetune_freeze"),
 	}
