@@ -376,3 +376,13 @@ func dirSize(dir string) int64 {
 	})
 	return n
 }
+
+// Verify checks key's cache entry as a plan does before reusing it:
+// against its manifest and the checksums its producing run recorded.
+func Verify(store *tracking.Store, cache *Cache, key string) (ok bool, problem string) {
+	state, problem, _, err := checkEntry(cache, store, key)
+	if err != nil {
+		return false, err.Error()
+	}
+	return state == entryValid, problem
+}

@@ -148,7 +148,7 @@ func TrainRecipe(st *dsl.Stage) (Recipe, error) {
 		r.Train.Schedule.Gamma = p.field(sch, "schedule", "gamma", 0.1)
 		ms, _ := sch["milestones"].([]any)
 		for _, m := range ms {
-			f := p.field(map[string]any{"m": m}, "schedule", "milestones", 0)
+			f := p.field(map[string]any{"milestones": m}, "schedule", "milestones", 0)
 			if f != math.Trunc(f) {
 				p.keep(fmt.Errorf("%s: schedule.milestones holds %v, not a whole epoch", st.Address, f))
 			}
