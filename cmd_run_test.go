@@ -375,3 +375,57 @@ func TestTwoProcessesShareAStore(t *testing.T) {
 		}
 	}
 }
+
+func TestInterruptStopsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, cliSpec("[0.05]", 300))
+	store := filepath.Join(dir, "store")
+	cmd := lethe(t, "run", spec, "--store", store)
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(pipe)
+	var out strings.Builder
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "done    dataset.mnist") {
+			break
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // into the first training
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+	}
+	err = cmd.Wait()
+	if time.Since(start) > 20*time.Second {
+		t.Errorf("stopping took %v", time.Since(start))
+	}
+	exit, ok := err.(*exec.ExitError)
+	if !ok || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "interrupted") || !strings.Contains(out.String(), "KILLED  train.") {
+		t.Errorf("output:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	}
+	s, err := tracking.Open(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	killed, _ := s.Runs(tracking.Filter{Statuses: []tracking.Status{tracking.Killed}})
+	if len(killed) != 1 || killed[0].Kind != "train" || !strings.Contains(killed[0].Error, "interrupted") {
+		t.Errorf("killed runs: %+v", killed)
+	}
+	tmps, _ := os.ReadDir(filepath.Join(store, "cache", ".tmp"))
+	if len(tmps) != 0 {
+		t.Errorf("partial artifacts left: %v", tmps)
+	}
+}

@@ -67,7 +67,7 @@ report "table" {
 %s`, ratios, extra)
 }
 
-func load(t *testing.T, src string) *dsl.Experiment {
+func load(t testing.TB, src string) *dsl.Experiment {
 	t.Helper()
 	exp, diags := dsl.LoadSources([]dsl.Source{{Name: "spec.hcl", Bytes: []byte(src)}}, dsl.Options{})
 	if diags.HasErrors() {

@@ -313,3 +313,30 @@ func TestCancelMarksRunningStagesKilled(t *testing.T) {
 		t.Errorf("a killed stage has a cache entry (%v)", err)
 	}
 }
+
+func TestJobsRunIndependentStagesAtOnce(t *testing.T) {
+	src := tinySpec("[0.05]", `
+train "other" {
+  dataset    = dataset.mnist
+  arch       = "smallcnn"
+  width      = 0.25
+  epochs     = 3
+  batch_size = 16
+  seed       = 7
+}
+`)
+	src = strings.Replace(src, "epochs     = 1", "epochs     = 3", 1)
+	s := newSession(t)
+	sum := s.run(load(t, src), PlanOptions{}, Options{Jobs: 2, Device: "cpu"})
+	if err := sum.Err(); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.store.Runs(tracking.Filter{Kind: "train"})
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("train runs: %v %v", runs, err)
+	}
+	a, b := runs[0], runs[1]
+	if !(a.Started.Before(b.Ended) && b.Started.Before(a.Ended)) {
+		t.Errorf("with 2 jobs the two trainings did not overlap: %v-%v and %v-%v", a.Started, a.Ended, b.Started, b.Ended)
+	}
+}
