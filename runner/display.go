@@ -97,7 +97,8 @@ func (d *display) progress(s *Step, p stages.Progress) {
 	d.draw(false)
 }
 
-// finished records a stage's end and prints its line.
+// finished records a stage's end and prints its line. Stages a stopped
+// run never started print nothing: the summary counts them.
 func (d *display) finished(r *StepResult) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -109,6 +110,10 @@ func (d *display) finished(r *StepResult) {
 	}
 	if d.innerOwner == r.Step {
 		d.inner, d.innerOwner = nil, nil
+	}
+	if r.Outcome == NotRun {
+		d.draw(true)
+		return
 	}
 	d.settled++
 	if d.plan != nil {

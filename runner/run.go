@@ -302,7 +302,11 @@ func (r *run) inputsOf(s *Step) (inputs []*StepResult, ready bool, blocker *Step
 			return nil, false, nil
 		}
 		inputs = append(inputs, res)
-		if !res.OK() && !s.Task.Optional(s.Stage.Deps[i].Param) && blocker == nil {
+		// An optional input may have failed, but one that a cancelled or
+		// stopped run never finished would make a result that only looks
+		// partial.
+		unfinished := res.Outcome == NotRun || res.Outcome == Killed
+		if !res.OK() && (unfinished || !s.Task.Optional(s.Stage.Deps[i].Param)) && blocker == nil {
 			blocker = res
 		}
 	}
