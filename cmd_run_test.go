@@ -138,8 +138,13 @@ func TestRunCommandRunsThenReusesEverything(t *testing.T) {
 	if _, err := runCLICombined(t, "run", spec, "--store", store); err != nil {
 		t.Fatal(err)
 	}
-	// gc with the spec keeps what it uses now and the latest result of each
-	// of its stages; the entries of the old ratio go.
+	// gc without specs keeps what the latest run of each recorded spec
+	// used; with the spec, what it uses now and the latest result of each of
+	// its stages. Either way the entries of the old ratio go.
+	out, err = runCLICombined(t, "gc", "--store", store, "--dry-run")
+	if err != nil || !strings.Contains(out, "would remove 5 entries") {
+		t.Fatalf("gc --dry-run without specs (%v):\n%s", err, out)
+	}
 	out, err = runCLICombined(t, "gc", spec, "--store", store, "--dry-run")
 	if err != nil || !strings.Contains(out, "would remove 5 entries") {
 		t.Fatalf("gc --dry-run (%v):\n%s", err, out)
