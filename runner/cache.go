@@ -84,10 +84,10 @@ const (
 	entryCorrupt
 )
 
-// Check verifies key's entry against its manifest and, when recorded is
+// check verifies key's entry against its manifest and, when recorded is
 // not empty, against the checksums tracking recorded for its artifacts
 // (paths relative to the store). It returns why an entry is unusable.
-func (c *Cache) Check(key string, recorded []tracking.Artifact) (entryState, string) {
+func (c *Cache) check(key string, recorded []tracking.Artifact) (entryState, string) {
 	dir := c.Entry(key)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return entryMissing, "no cache entry"

@@ -157,7 +157,7 @@ func checkEntry(cache *Cache, store *tracking.Store, key string) (entryState, st
 			}
 		}
 	}
-	state, problem := cache.Check(key, recorded)
+	state, problem := cache.check(key, recorded)
 	return state, problem, producer, nil
 }
 

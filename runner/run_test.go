@@ -169,17 +169,17 @@ func TestCorruptedArtifactIsDetectedAndRebuilt(t *testing.T) {
 	if string(again) != string(good) {
 		t.Error("the rebuilt model differs from the original one (training is not deterministic?)")
 	}
-	if state, why := s.cache.Check(train.Key, nil); state != entryValid {
+	if state, why := s.cache.check(train.Key, nil); state != entryValid {
 		t.Errorf("rebuilt entry: %s", why)
 	}
 
 	// A manifest that lost a file, or a tampered manifest, is caught too.
 	os.Remove(filepath.Join(train.Dir, "recipe.json"))
-	if state, why := s.cache.Check(train.Key, nil); state != entryCorrupt || !strings.Contains(why, "recipe.json is missing") {
+	if state, why := s.cache.check(train.Key, nil); state != entryCorrupt || !strings.Contains(why, "recipe.json is missing") {
 		t.Errorf("missing file: %v %q", state, why)
 	}
 	os.WriteFile(filepath.Join(train.Dir, ManifestFile), []byte("{"), 0o644)
-	if state, why := s.cache.Check(train.Key, nil); state != entryCorrupt || !strings.Contains(why, "unreadable") {
+	if state, why := s.cache.check(train.Key, nil); state != entryCorrupt || !strings.Contains(why, "unreadable") {
 		t.Errorf("broken manifest: %v %q", state, why)
 	}
 }
