@@ -11,9 +11,13 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
-# The main job on the built-in MNIST default.
+# The main job: the quickstart experiment on the built-in MNIST, then its
+# report table. A second `make run` reuses every cached stage.
+# --keep-going: a stage whose method this build lacks fails alone, and the
+# table shows everything else; --jobs 2: two stages at once, one core each
+# (40 s against 45 s with one job on a 2-core machine).
 run: build
-	./$(BIN) train --dataset mnist --arch smallcnn --epochs 1
+	./$(BIN) run experiments/quickstart.hcl --keep-going --jobs 2
 
 test:
 	$(GO) vet ./...

@@ -38,6 +38,7 @@ experiments declared in HCL files, on the CPU or an NVIDIA GPU.`,
 	root.AddCommand(newRunsCmd(), newShowCmd())
 	root.AddCommand(newDataCmd())
 	root.AddCommand(newValidateCmd(), newGraphCmd())
+	root.AddCommand(newRunCmd(), newPlanCmd(), newGCCmd())
 	return root
 }
 

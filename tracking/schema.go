@@ -102,10 +102,12 @@ func migrate(ctx context.Context, w *sql.DB, dbPath string, ms []migration, leth
 	fail := func(err error) error { return fmt.Errorf("tracking: %s: %w", dbPath, err) }
 	latest := ms[len(ms)-1].version
 
-	// Most opens find the schema current; check without taking the write lock.
-	if cur, err := schemaState(ctx, w); err != nil {
-		return fail(err)
-	} else if cur == latest {
+	// Most opens find the schema current; check without taking the write
+	// lock. This check's statements do not see one snapshot (another
+	// process may be creating the schema between them), so only a current
+	// schema is taken from it; everything else is decided again inside the
+	// write transaction.
+	if cur, err := schemaState(ctx, w); err == nil && cur == latest {
 		return nil
 	}
 

@@ -28,13 +28,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 )
 
 // DBName is the database file's name inside a store directory.
@@ -162,7 +163,7 @@ func open(dir string, mustExist bool, ms []migration, opts []Option) (*Store, er
 	}
 	s.r.SetMaxOpenConns(4)
 
-	if err := migrate(context.Background(), s.w, s.dbPath, ms, s.version); err != nil {
+	if err := migrateRetrying(s.w, s.dbPath, ms, s.version); err != nil {
 		s.w.Close()
 		s.r.Close()
 		return nil, err
@@ -173,6 +174,27 @@ func open(dir string, mustExist bool, ms []migration, opts []Option) (*Store, er
 		return nil, err
 	}
 	return s, nil
+}
+
+// migrateRetrying migrates, retrying while SQLite reports the database
+// busy. Processes that open a new store at once race to switch it to WAL
+// mode as they connect, and SQLite answers one of them SQLITE_BUSY at once,
+// without waiting for the busy timeout (waiting could deadlock); the
+// switch is done a moment later, so trying again succeeds.
+func migrateRetrying(w *sql.DB, dbPath string, ms []migration, version string) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := migrate(context.Background(), w, dbPath, ms, version)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Duration(5+rand.IntN(20)) * time.Millisecond)
+	}
+}
+
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
 // sqliteURI turns an absolute path into a file: URI. The go-sqlite3 driver

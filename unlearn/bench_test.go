@@ -22,7 +22,7 @@ func benchDevice(b *testing.B) nn.Backend {
 	if name == "" {
 		name = "cpu"
 	}
-	be, _, err := device.Open(name, device.Options{})
+	be, err := device.Open(name)
 	if err != nil {
 		b.Skip(err)
 	}
