@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -11,47 +12,10 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 )
 
-// Header is the table's heading row: the row dimensions, then one column
-// per column group and value.
-func (t *Table) Header() []string {
-	h := append([]string{}, t.Spec.Rows...)
-	for _, cl := range t.ColumnLabels {
-		for _, v := range t.Spec.Values {
-			h = append(h, groupHeading(t.Spec.Columns, cl, v))
-		}
-	}
-	return h
-}
-
-func groupHeading(dims, labels []string, metric string) string {
-	if len(dims) == 0 {
-		return Heading(metric)
-	}
-	parts := make([]string, len(dims))
-	for i, d := range dims {
-		parts[i] = d + "=" + labels[i]
-	}
-	return strings.Join(parts, ", ") + " · " + Heading(metric)
-}
-
-// Body is the table's cells as text, one row per row label.
-func (t *Table) Body() [][]string {
-	body := make([][]string, len(t.RowLabels))
-	for r, rl := range t.RowLabels {
-		row := append([]string{}, rl...)
-		for c := range t.ColumnLabels {
-			for v, metric := range t.Spec.Values {
-				row = append(row, t.Text(metric, t.Cells[r][c][v]))
-			}
-		}
-		body[r] = row
-	}
-	return body
-}
-
-// Markdown writes the table as GitHub Markdown: the title as a heading, the
-// table (row labels left-aligned, numbers right-aligned) and a line saying
-// what the cells hold.
+// Markdown writes the table as GitHub Markdown: the title as a heading,
+// the table (row labels left-aligned, numbers right-aligned, an outer row
+// label left blank where it repeats the row above, best values in bold),
+// a line saying what the cells hold and the table's notes.
 func (t *Table) Markdown(w io.Writer) error {
 	var buf bytes.Buffer
 	if t.Spec.Title != "" {
@@ -73,8 +37,24 @@ func (t *Table) Markdown(w io.Writer) error {
 		tablewriter.WithAlignment(align),
 	)
 	tbl.Header(escapeAll(header))
-	for _, row := range t.Body() {
-		if err := tbl.Append(escapeAll(row)); err != nil {
+	cols := t.columns()
+	for r, rl := range t.RowLabels {
+		row := make([]string, 0, len(header))
+		for i, l := range rl {
+			if t.outerRepeat(r, i) {
+				l = ""
+			}
+			row = append(row, escape(l))
+		}
+		for _, col := range cols {
+			s := t.shown(r, col)
+			text := escape(s.text)
+			if s.best {
+				text = "**" + text + "**"
+			}
+			row = append(row, text)
+		}
+		if err := tbl.Append(row); err != nil {
 			return err
 		}
 	}
@@ -82,21 +62,14 @@ func (t *Table) Markdown(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(&buf, "\n%s\n", t.Caption())
+	for _, n := range t.Notes {
+		fmt.Fprintf(&buf, "\n- %s", escape(n))
+	}
+	if len(t.Notes) > 0 {
+		buf.WriteByte('\n')
+	}
 	_, err := w.Write(buf.Bytes())
 	return err
-}
-
-// Caption says what the cells hold.
-func (t *Table) Caption() string {
-	var s string
-	switch {
-	case t.Seeds > 1:
-		s = fmt.Sprintf("Mean ± sample standard deviation over %d seeds", t.Seeds)
-	default:
-		s = "One seed per cell"
-	}
-	s += "; (n=k/m): only k of the m expected results exist; " + Missing + ": none."
-	return s
 }
 
 func escapeAll(cells []string) []string {
@@ -107,8 +80,21 @@ func escapeAll(cells []string) []string {
 	return out
 }
 
-// escape keeps a cell's text from breaking the Markdown table.
+// escape keeps a cell's text from breaking the Markdown table or turning
+// into emphasis. Underscores stay: GitHub never reads the intraword ones
+// of acc_f or vgg16_bn as emphasis, and a terminal shows them as they are.
 func escape(s string) string {
+	s = strings.ReplaceAll(s, `\`, `\\`)
 	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "*", `\*`)
 	return strings.ReplaceAll(s, "\n", " ")
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -1,21 +1,25 @@
-// Package reports turns evaluation results into the paper-style tables of
-// an experiment: rows and columns are dimensions of the evaluated stages
-// (sweep keys such as ratio or model, parameters such as method), each
-// cell holds a metric's mean ± standard deviation over the replicate seeds
-// with the number of results it rests on.
+// Package reports turns evaluation results into the paper-style tables and
+// figures of an experiment: rows and columns are dimensions of the
+// evaluated stages (sweep keys such as ratio or model, parameters such as
+// method), each cell holds a metric's mean ± standard deviation over the
+// replicate seeds with the number of results it rests on, the best value
+// of each comparison is marked, and the paper's published numbers can sit
+// beside the measured ones.
 //
 // The package knows nothing of specs, stages or the engine: callers
 // describe each evaluated model as an Observation (its labels on every
 // dimension and its metrics) and get a Table, which renders itself as
-// Markdown (github.com/olekukonko/tablewriter) or JSON. Other output
-// formats (CSV, LaTeX) and plots build on the same Table.
+// Markdown (github.com/olekukonko/tablewriter), CSV, JSON or LaTeX, and
+// draws its sweeps as figures (gonum.org/v1/plot, PNG or SVG). Training
+// curves and OSP's Δ per layer are figures of their own (see figure.go).
 package reports
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -23,27 +27,52 @@ import (
 // the text of a cell without any result.
 const Missing = "—"
 
+// SeedDim is the dimension that names an observation's replicate: cells
+// average over it and nothing else.
+const SeedDim = "seed"
+
 // Observation is one evaluated model as a table sees it.
 type Observation struct {
 	// Dims labels the observation on each dimension, e.g. "model": "ortho",
-	// "ratio": "0.02", "seed": "1". A dimension it lacks is Missing.
+	// "ratio": "0.02", "seed": "1". A dimension it lacks is Missing. Dims
+	// beyond the table's rows and columns (dataset, method, ...) are kept
+	// as the context of its cell: what the paper's numbers are looked up
+	// by, and what tells a cell that averages over more than seeds.
 	Dims map[string]string
 	// Metrics holds the values computed, by metric name; a metric that was
 	// not computed is absent (NaN counts as absent too).
 	Metrics map[string]float64
 	// Failed marks an evaluation that produced no results (it or one of its
-	// inputs failed). It still counts towards the results a cell expects,
-	// so the cell shows n=2/3 rather than pretending two seeds were all.
+	// inputs failed, or it has not run). It still counts towards the
+	// results a cell expects, so the cell shows n=2/3 rather than
+	// pretending two seeds were all.
 	Failed bool
+	// Why says why a failed observation has no results; the table lists
+	// it among its notes.
+	Why string
 }
 
 // Spec says how to lay a table out.
 type Spec struct {
+	Name      string // the report's address (report.summary), for JSON and file names
 	Title     string
 	Rows      []string // dimensions that make the rows, outermost first
 	Columns   []string // dimensions that make the column groups
 	Values    []string // metrics shown in every column group
 	Precision int      // decimals shown
+	// Paper names the published table whose numbers PlaceBeside puts
+	// beside the measured ones ("table2"); empty for none.
+	Paper string
+	// Compare is the dimension whose labels compete for each metric's best
+	// value: cells that differ only in it (and in dimensions nested inside
+	// it) are compared. Empty: the first of method, model and models that
+	// the table lays out with two or more labels, else the innermost row
+	// dimension, else the innermost column dimension.
+	Compare string
+	// References lists, by dimension, the labels of reference results
+	// (the model before unlearning, the retrained gold standard): their
+	// cells are shown but never marked best.
+	References map[string][]string
 }
 
 // Cell is one metric of one row and column group.
@@ -52,16 +81,27 @@ type Cell struct {
 	Expected int       `json:"expected"` // observations that fall into the cell
 	Mean     float64   `json:"mean"`
 	Std      float64   `json:"std"` // sample standard deviation (n−1); 0 for one value
+	// Best marks the best shown value of its comparison (see Spec.Compare)
+	// in the metric's direction; ties are all best.
+	Best bool `json:"best"`
+	// Mixed lists the dimensions besides the seed in which the cell's
+	// observations differ: the cell averages over more than replicates,
+	// which the table marks rather than hides.
+	Mixed []string `json:"mixed,omitempty"`
 }
 
 // N is the number of results the cell rests on.
 func (c Cell) N() int { return len(c.Values) }
 
+// Complete reports whether every expected result is there.
+func (c Cell) Complete() bool { return c.N() > 0 && c.N() == c.Expected }
+
 // Table is a built report table.
 type Table struct {
 	Spec Spec
 	// RowLabels and ColumnLabels hold, for each row and column group, its
-	// label on each of Spec.Rows or Spec.Columns, in order of first
+	// label on each of Spec.Rows or Spec.Columns. Rows sharing an outer
+	// label are kept together; otherwise the order is that of first
 	// appearance among the observations.
 	RowLabels, ColumnLabels [][]string
 	// Cells[r][c][v] is value v of row r in column group c.
@@ -69,7 +109,24 @@ type Table struct {
 	// Seeds is the largest number of observations of any cell: the
 	// replicate count of a complete table.
 	Seeds int
+	// Keys[r][c] holds the labels that every observation of row r and
+	// column group c shares (the seed left out): the row and column labels
+	// and the context, such as dataset and method. PlaceBeside looks the
+	// published numbers up by it.
+	Keys [][]map[string]string
+	// Paper[r][c][v] is the published value beside Cells[r][c][v]; nil
+	// where there is none or PlaceBeside was not called.
+	Paper [][][]*PaperValue
+	// Compared is the dimension whose labels competed for the best values
+	// (empty when nothing was compared).
+	Compared string
+	// Notes say what the cells cannot: why results are missing, which
+	// cells average over more than seeds, where the paper's numbers are.
+	Notes []string
 }
+
+// maxMissingNotes bounds the notes listing missing results one by one.
+const maxMissingNotes = 12
 
 // Build lays the observations out as spec says.
 func Build(spec Spec, obs []Observation) (*Table, error) {
@@ -91,37 +148,28 @@ func Build(spec Spec, obs []Observation) (*Table, error) {
 			return nil, fmt.Errorf("reports: dimension %q is both a row and a column", d)
 		}
 	}
-	t := &Table{Spec: spec}
-	rowIndex, colIndex := map[string]int{}, map[string]int{}
-	type place struct{ r, c int }
-	var places []place
-	for _, o := range obs {
-		rl, cl := labels(o, spec.Rows), labels(o, spec.Columns)
-		r, ok := rowIndex[strings.Join(rl, "\x00")]
-		if !ok {
-			r = len(t.RowLabels)
-			rowIndex[strings.Join(rl, "\x00")] = r
-			t.RowLabels = append(t.RowLabels, rl)
-		}
-		c, ok := colIndex[strings.Join(cl, "\x00")]
-		if !ok {
-			c = len(t.ColumnLabels)
-			colIndex[strings.Join(cl, "\x00")] = c
-			t.ColumnLabels = append(t.ColumnLabels, cl)
-		}
-		places = append(places, place{r, c})
+	if spec.Compare != "" && !slices.Contains(spec.Rows, spec.Compare) && !slices.Contains(spec.Columns, spec.Compare) {
+		return nil, fmt.Errorf("reports: compare %q: it is neither a row nor a column dimension", spec.Compare)
 	}
+	t := &Table{Spec: spec}
+	var rowOf, colOf []int
+	t.RowLabels, rowOf = layout(obs, spec.Rows)
+	t.ColumnLabels, colOf = layout(obs, spec.Columns)
+
+	members := make([][][]int, len(t.RowLabels)) // observation indices per cell
 	t.Cells = make([][][]Cell, len(t.RowLabels))
 	for r := range t.Cells {
+		members[r] = make([][]int, len(t.ColumnLabels))
 		t.Cells[r] = make([][]Cell, len(t.ColumnLabels))
 		for c := range t.Cells[r] {
 			t.Cells[r][c] = make([]Cell, len(spec.Values))
 		}
 	}
 	for i, o := range obs {
-		p := places[i]
+		r, c := rowOf[i], colOf[i]
+		members[r][c] = append(members[r][c], i)
 		for v, name := range spec.Values {
-			cell := &t.Cells[p.r][p.c][v]
+			cell := &t.Cells[r][c][v]
 			cell.Expected++
 			if o.Failed {
 				continue
@@ -131,27 +179,322 @@ func Build(spec Spec, obs []Observation) (*Table, error) {
 			}
 		}
 	}
+	t.Keys = make([][]map[string]string, len(t.RowLabels))
+	var mixedCells []string
 	for r := range t.Cells {
+		t.Keys[r] = make([]map[string]string, len(t.ColumnLabels))
 		for c := range t.Cells[r] {
+			t.Keys[r][c] = sharedDims(obs, members[r][c])
+			mixed := mixedDims(obs, members[r][c])
+			if mixed != nil {
+				mixedCells = append(mixedCells, fmt.Sprintf("%s (%s)", t.place(r, c), strings.Join(mixed, ", ")))
+			}
 			for v := range t.Cells[r][c] {
 				cell := &t.Cells[r][c][v]
 				cell.Mean, cell.Std = meanStd(cell.Values)
+				cell.Mixed = mixed
 				t.Seeds = max(t.Seeds, cell.Expected)
 			}
 		}
 	}
+	t.markBest()
+	t.noteMissing(obs)
+	if len(mixedCells) > 0 {
+		t.Notes = append(t.Notes, fmt.Sprintf("† averages over more than the seeds: its results differ in the dimensions named; "+
+			"make them rows or columns to separate them: %s.", strings.Join(mixedCells, "; ")))
+	}
 	return t, nil
+}
+
+// layout gives each observation its label tuple on dims and orders the
+// distinct tuples: grouped by their outer labels, each level in order of
+// first appearance.
+func layout(obs []Observation, dims []string) ([][]string, []int) {
+	first := make([]map[string]int, len(dims)) // per level: label -> first appearance
+	for i := range first {
+		first[i] = map[string]int{}
+	}
+	index := map[string]int{}
+	var tuples [][]string
+	of := make([]int, len(obs))
+	for i, o := range obs {
+		l := labels(o, dims)
+		for d, s := range l {
+			if _, ok := first[d][s]; !ok {
+				first[d][s] = len(first[d])
+			}
+		}
+		k := strings.Join(l, "\x00")
+		j, ok := index[k]
+		if !ok {
+			j = len(tuples)
+			index[k] = j
+			tuples = append(tuples, l)
+		}
+		of[i] = j
+	}
+	order := make([]int, len(tuples))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		ta, tb := tuples[order[a]], tuples[order[b]]
+		for d := range ta {
+			if fa, fb := first[d][ta[d]], first[d][tb[d]]; fa != fb {
+				return fa < fb
+			}
+		}
+		return false
+	})
+	pos := make([]int, len(tuples))
+	sorted := make([][]string, len(tuples))
+	for p, j := range order {
+		pos[j] = p
+		sorted[p] = tuples[j]
+	}
+	for i := range of {
+		of[i] = pos[of[i]]
+	}
+	return sorted, of
 }
 
 func labels(o Observation, dims []string) []string {
 	out := make([]string, len(dims))
 	for i, d := range dims {
-		out[i] = Missing
-		if v, ok := o.Dims[d]; ok && v != "" {
-			out[i] = v
+		out[i] = label(o, d)
+	}
+	return out
+}
+
+func label(o Observation, dim string) string {
+	if v, ok := o.Dims[dim]; ok && v != "" {
+		return v
+	}
+	return Missing
+}
+
+// sharedDims are the labels all the observations agree on, seed left out.
+func sharedDims(obs []Observation, idx []int) map[string]string {
+	out := map[string]string{}
+	if len(idx) == 0 {
+		return out
+	}
+	for d := range obs[idx[0]].Dims {
+		if d == SeedDim {
+			continue
+		}
+		l := label(obs[idx[0]], d)
+		same := true
+		for _, i := range idx[1:] {
+			if label(obs[i], d) != l {
+				same = false
+				break
+			}
+		}
+		if same {
+			out[d] = l
 		}
 	}
 	return out
+}
+
+// mixedDims returns nil when the observations are distinct replicates
+// (no two share a seed), else the dimensions in which they differ (an
+// empty, non-nil list when they differ in none: duplicates).
+func mixedDims(obs []Observation, idx []int) []string {
+	seeds := map[string]bool{}
+	dup := false
+	for _, i := range idx {
+		s := label(obs[i], SeedDim)
+		if seeds[s] {
+			dup = true
+		}
+		seeds[s] = true
+	}
+	if !dup {
+		return nil
+	}
+	dims := map[string]bool{}
+	for _, i := range idx {
+		for d := range obs[i].Dims {
+			dims[d] = true
+		}
+	}
+	out := []string{}
+	for d := range dims {
+		if d == SeedDim {
+			continue
+		}
+		for _, i := range idx[1:] {
+			if label(obs[i], d) != label(obs[idx[0]], d) {
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// place names a cell's row and column group for notes.
+func (t *Table) place(r, c int) string {
+	var parts []string
+	for i, d := range t.Spec.Rows {
+		parts = append(parts, d+"="+t.RowLabels[r][i])
+	}
+	for i, d := range t.Spec.Columns {
+		parts = append(parts, d+"="+t.ColumnLabels[c][i])
+	}
+	if len(parts) == 0 {
+		return "the only cell"
+	}
+	return strings.Join(parts, " ")
+}
+
+func (t *Table) noteMissing(obs []Observation) {
+	var whys []string
+	failed := 0
+	for _, o := range obs {
+		if !o.Failed {
+			continue
+		}
+		failed++
+		if o.Why != "" && !slices.Contains(whys, o.Why) {
+			whys = append(whys, o.Why)
+		}
+	}
+	if failed == 0 {
+		return
+	}
+	note := fmt.Sprintf("%d of %d evaluations have no results", failed, len(obs))
+	if len(whys) == 0 {
+		t.Notes = append(t.Notes, note+".")
+		return
+	}
+	shown := whys
+	if len(shown) > maxMissingNotes {
+		shown = append(shown[:maxMissingNotes:maxMissingNotes], fmt.Sprintf("and %d more", len(whys)-maxMissingNotes))
+	}
+	t.Notes = append(t.Notes, note+": "+strings.Join(shown, "; ")+".")
+}
+
+// compareDim picks the dimension whose labels compete (see Spec.Compare).
+func (t *Table) compareDim() string {
+	if t.Spec.Compare != "" {
+		return t.Spec.Compare
+	}
+	distinct := func(d string) int {
+		seen := map[string]bool{}
+		if i := slices.Index(t.Spec.Rows, d); i >= 0 {
+			for _, l := range t.RowLabels {
+				seen[l[i]] = true
+			}
+		}
+		if i := slices.Index(t.Spec.Columns, d); i >= 0 {
+			for _, l := range t.ColumnLabels {
+				seen[l[i]] = true
+			}
+		}
+		return len(seen)
+	}
+	for _, d := range []string{"method", "model", "models"} {
+		if distinct(d) >= 2 {
+			return d
+		}
+	}
+	if n := len(t.Spec.Rows); n > 0 && distinct(t.Spec.Rows[n-1]) >= 2 {
+		return t.Spec.Rows[n-1]
+	}
+	if n := len(t.Spec.Columns); n > 0 && distinct(t.Spec.Columns[n-1]) >= 2 {
+		return t.Spec.Columns[n-1]
+	}
+	return ""
+}
+
+// markBest marks, in every comparison, the cells whose shown value is best
+// in the metric's direction. Only complete cells of non-reference results
+// that average over seeds alone compete; a comparison needs two of them
+// and a difference, so that a lone or unanimous value is not called best.
+func (t *Table) markBest() {
+	d := t.compareDim()
+	if d == "" {
+		return
+	}
+	t.Compared = d
+	type member struct{ r, c int }
+	groups := map[string][]member{}
+	var order []string
+	ri, ci := slices.Index(t.Spec.Rows, d), slices.Index(t.Spec.Columns, d)
+	for r := range t.RowLabels {
+		for c := range t.ColumnLabels {
+			var k string
+			if ri >= 0 {
+				k = fmt.Sprintf("c%d|%s", c, strings.Join(t.RowLabels[r][:ri], "\x00"))
+			} else {
+				k = fmt.Sprintf("r%d|%s", r, strings.Join(t.ColumnLabels[c][:ci], "\x00"))
+			}
+			if _, ok := groups[k]; !ok {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], member{r, c})
+		}
+	}
+	for v, metric := range t.Spec.Values {
+		dir := MetricDirection(metric)
+		if dir == Neutral {
+			continue
+		}
+		for _, k := range order {
+			var cands []member
+			var shown []float64
+			for _, m := range groups[k] {
+				cell := t.Cells[m.r][m.c][v]
+				if !cell.Complete() || cell.Mixed != nil || t.isReference(m.r, m.c) {
+					continue
+				}
+				cands = append(cands, m)
+				shown = append(shown, t.rounded(metric, cell.Mean))
+			}
+			if len(cands) < 2 {
+				continue
+			}
+			best := shown[0]
+			for _, x := range shown[1:] {
+				if (dir == LowerIsBetter && x < best) || (dir == HigherIsBetter && x > best) {
+					best = x
+				}
+			}
+			n := 0
+			for _, x := range shown {
+				if x == best {
+					n++
+				}
+			}
+			if n == len(shown) {
+				continue
+			}
+			for i, m := range cands {
+				if shown[i] == best {
+					t.Cells[m.r][m.c][v].Best = true
+				}
+			}
+		}
+	}
+}
+
+func (t *Table) isReference(r, c int) bool {
+	for dim, refs := range t.Spec.References {
+		if l, ok := t.Keys[r][c][dim]; ok && slices.Contains(refs, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// rounded is x as shown: in the metric's unit at the table's precision.
+func (t *Table) rounded(metric string, x float64) float64 {
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(x*Scale(metric), 'f', t.Spec.Precision, 64), 64)
+	return f
 }
 
 func meanStd(v []float64) (mean, std float64) {
@@ -172,53 +515,10 @@ func meanStd(v []float64) (mean, std float64) {
 	return mean, math.Sqrt(ss / float64(len(v)-1))
 }
 
-// metricInfo is how a metric is shown: a short heading and the factor that
-// turns its stored value (a fraction, seconds, nats) into the shown one.
-type metricInfo struct {
-	heading string
-	scale   float64
-}
-
-var knownMetrics = map[string]metricInfo{
-	"acc_forget":       {"Acc_f (%)", 100},
-	"acc_retain":       {"Acc_r (%)", 100},
-	"acc_forget_train": {"Acc_f train (%)", 100},
-	"acc_retain_train": {"Acc_r train (%)", 100},
-	"mia":              {"MIA (%)", 100},
-	"mia_logreg":       {"MIA logreg (%)", 100},
-	"js_retrain":       {"JS to retrain", 1},
-	"zrf":              {"ZRF", 1},
-	"time":             {"time (s)", 1},
-	"time_finetune":    {"fine-tune time (s)", 1},
-}
-
-// Heading is how a metric is titled in a table, with its unit.
-func Heading(metric string) string {
-	if m, ok := knownMetrics[metric]; ok {
-		return m.heading
-	}
-	if c, ok := strings.CutPrefix(metric, "acc_class_"); ok {
-		return "Acc class " + c + " (%)"
-	}
-	return metric
-}
-
-// Scale is the factor between a metric's stored and shown values (100 for
-// fractions shown in percent).
-func Scale(metric string) float64 {
-	if m, ok := knownMetrics[metric]; ok {
-		return m.scale
-	}
-	if strings.HasPrefix(metric, "acc_class_") {
-		return 100
-	}
-	return 1
-}
-
-// Text formats a cell of metric as the Markdown table shows it:
-// "mean ± std" in the metric's unit with the table's precision, "(n=2/3)"
-// appended when some expected results are missing, and Missing when there
-// are none.
+// Text formats a cell of metric as the tables show it: "mean ± std" in
+// the metric's unit with the table's precision, "(n=2/3)" appended when
+// some expected results are missing, "†" when the cell averages over
+// more than seeds, and Missing when there are no results.
 func (t *Table) Text(metric string, c Cell) string {
 	if c.N() == 0 {
 		return Missing
@@ -232,65 +532,8 @@ func (t *Table) Text(metric string, c Cell) string {
 	if c.N() < c.Expected {
 		text += fmt.Sprintf(" (n=%d/%d)", c.N(), c.Expected)
 	}
+	if c.Mixed != nil {
+		text += " †"
+	}
 	return text
-}
-
-// jsonTable is the JSON form of a Table: one entry per non-empty cell.
-type jsonTable struct {
-	Title     string     `json:"title"`
-	Rows      []string   `json:"rows"`
-	Columns   []string   `json:"columns"`
-	Values    []string   `json:"values"`
-	Precision int        `json:"precision"`
-	Seeds     int        `json:"seeds"`
-	Cells     []jsonCell `json:"cells"`
-}
-
-type jsonCell struct {
-	Row    map[string]string `json:"row"`
-	Column map[string]string `json:"column"`
-	Metric string            `json:"metric"`
-	Cell
-	N    int      `json:"n"`
-	Mean *float64 `json:"mean"` // null without results (JSON has no NaN)
-}
-
-// JSON encodes the table: its layout and every cell with its values.
-func (t *Table) JSON() ([]byte, error) {
-	out := jsonTable{Title: t.Spec.Title, Rows: nonNil(t.Spec.Rows), Columns: nonNil(t.Spec.Columns),
-		Values: nonNil(t.Spec.Values), Precision: t.Spec.Precision, Seeds: t.Seeds, Cells: []jsonCell{}}
-	for r, rl := range t.RowLabels {
-		for c, cl := range t.ColumnLabels {
-			for v, metric := range t.Spec.Values {
-				cell := t.Cells[r][c][v]
-				jc := jsonCell{Row: zip(t.Spec.Rows, rl), Column: zip(t.Spec.Columns, cl), Metric: metric, Cell: cell, N: cell.N()}
-				if cell.N() > 0 {
-					m := cell.Mean
-					jc.Mean = &m
-				} else {
-					jc.Cell.Std = 0
-				}
-				if jc.Cell.Values == nil {
-					jc.Cell.Values = []float64{}
-				}
-				out.Cells = append(out.Cells, jc)
-			}
-		}
-	}
-	return json.MarshalIndent(out, "", "  ")
-}
-
-func zip(names, values []string) map[string]string {
-	m := make(map[string]string, len(names))
-	for i, n := range names {
-		m[n] = values[i]
-	}
-	return m
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
