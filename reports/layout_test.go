@@ -354,7 +354,7 @@ func TestMissingResultsAreNamed(t *testing.T) {
 	if got := tab.Text("acc_forget", cellOf(t, tab, []string{"ssd"}, []string{"cifar10"}, "acc_forget")); got != "4.10 (n=1/2)" {
 		t.Errorf("partial cell %q", got)
 	}
-	if len(tab.Notes) != 1 || tab.Notes[0] != "2 of 16 evaluations have no results: evaluate.all[method=ssd,seed=0]: FAILED: out of memory." {
+	if len(tab.Notes) != 1 || tab.Notes[0] != "No results from 2 of 16 evaluations: evaluate.all[method=ssd,seed=0]: FAILED: out of memory." {
 		t.Errorf("notes %q", tab.Notes)
 	}
 	var many []Observation

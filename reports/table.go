@@ -366,7 +366,7 @@ func (t *Table) noteMissing(obs []Observation) {
 	if failed == 0 {
 		return
 	}
-	note := fmt.Sprintf("%d of %d evaluations have no results", failed, len(obs))
+	note := fmt.Sprintf("No results from %d of %d evaluations", failed, len(obs))
 	if len(whys) == 0 {
 		t.Notes = append(t.Notes, note+".")
 		return

@@ -27,38 +27,121 @@ type reportTask struct {
 	st     *dsl.Stage
 	spec   reports.Spec
 	format string
-	// labels holds each input's labels on the table's dimensions (and its
-	// seed), in input order: they come from block names and parameters,
-	// which the inputs' cache keys do not cover.
+	// labels holds each input's labels on the table's dimensions, its
+	// context and its seed, in input order: they come from block names and
+	// parameters, which the inputs' cache keys do not cover.
 	labels []map[string]string
 }
 
-// ReportFile and ReportJSONFile are a report stage's artifacts.
+// ReportFile and ReportJSONFile are a report stage's artifacts; a report
+// whose format is csv or latex writes report.csv or report.tex too.
 const (
 	ReportFile     = "report.md"
 	ReportJSONFile = "report.json"
 )
 
-func (reportKind) Prepare(st *dsl.Stage, exp *dsl.Experiment) (Stage, error) {
+// ReportContext are the dimensions every observation of a report is
+// labelled on besides the table's rows, columns and seed: the settings the
+// paper's tables are keyed by, so that a cell finds its published value,
+// and what tells a cell that mixes results of different settings.
+var ReportContext = []string{"dataset", "arch", "model", "method", "forget", "ratio", "strength"}
+
+// ReportReferences are the results a report shows but never marks best:
+// the model before unlearning and the retrained gold standard.
+var ReportReferences = map[string][]string{"method": {"original", "retrain"}}
+
+// Published is where reports find the paper's numbers for their paper =
+// "..." tables; nil until the paper package is wired in, in which case
+// such a report says that the numbers are not available in this build.
+func Published() reports.Published { return nil }
+
+// ReportSpec is the table a report stage declares: its title (the
+// experiment's when it has none), rows, columns, values (acc_per_class
+// unexpanded: see BuildReport), precision and paper table; and its format.
+func ReportSpec(st *dsl.Stage, exp *dsl.Experiment) (spec reports.Spec, format string, err error) {
 	p := &params{st: st}
-	t := &reportTask{st: st, format: p.str("format")}
-	t.spec = reports.Spec{Title: p.str("title"), Rows: p.strs("rows"), Columns: p.strs("columns"),
-		Values: p.strs("values"), Precision: p.int("precision")}
+	spec = reports.Spec{Name: st.Address, Title: p.str("title"), Rows: p.strs("rows"), Columns: p.strs("columns"),
+		Values: p.strs("values"), Precision: p.int("precision"), References: ReportReferences}
+	format = p.str("format")
+	if prm, ok := st.Params["paper"]; ok && !prm.Value.IsNull() {
+		spec.Paper = p.str("paper")
+	}
 	if p.err != nil {
-		return nil, p.err
+		return reports.Spec{}, "", p.err
 	}
-	if t.spec.Title == "" && exp != nil {
-		t.spec.Title = exp.Title
+	if spec.Title == "" && exp != nil {
+		spec.Title = exp.Title
 	}
-	dims := append(append([]string{}, t.spec.Rows...), t.spec.Columns...)
-	dims = append(dims, "seed")
+	return spec, format, nil
+}
+
+// ReportLabels returns, for each of the report's from inputs in Deps
+// order, the evaluation it is, and its labels on the table's dimensions,
+// its context (ReportContext) and its seed.
+func ReportLabels(st *dsl.Stage, spec reports.Spec) ([]*dsl.Stage, []map[string]string) {
+	dims := append(append([]string{}, spec.Rows...), spec.Columns...)
+	var evals []*dsl.Stage
+	var out []map[string]string
 	for _, d := range st.Deps {
-		l := map[string]string{}
+		if d.Param != "from" {
+			continue
+		}
+		l := map[string]string{reports.SeedDim: DimLabel(d.Stage, reports.SeedDim)}
 		for _, dim := range dims {
 			l[dim] = DimLabel(d.Stage, dim)
 		}
-		t.labels = append(t.labels, l)
+		for _, dim := range ReportContext {
+			if _, laid := l[dim]; !laid {
+				l[dim] = contextLabel(d.Stage, dim)
+			}
+		}
+		evals = append(evals, d.Stage)
+		out = append(out, l)
 	}
+	return evals, out
+}
+
+// contextLabel is DimLabel, except that the model of a chain of unlearning
+// stages is the trained model at its root: the paper names models by how
+// they were trained, not by the unlearning blocks in between.
+func contextLabel(st *dsl.Stage, dim string) string {
+	if dim == "model" {
+		if tr, err := trainOf(st); err == nil {
+			return tr.Name
+		}
+	}
+	return DimLabel(st, dim)
+}
+
+// BuildReport builds a report's table from its observations: acc_per_class
+// among the values becomes one value per class the observations have, and
+// the paper's numbers are placed beside the measured ones when the spec
+// names a paper table.
+func BuildReport(spec reports.Spec, obs []reports.Observation, published reports.Published) (*reports.Table, error) {
+	perClass := map[string]bool{}
+	for _, o := range obs {
+		for k := range o.Metrics {
+			if strings.HasPrefix(k, "acc_class_") {
+				perClass[k] = true
+			}
+		}
+	}
+	spec.Values = expandPerClass(spec.Values, perClass)
+	tab, err := reports.Build(spec, obs)
+	if err != nil {
+		return nil, err
+	}
+	tab.PlaceBeside(published)
+	return tab, nil
+}
+
+func (reportKind) Prepare(st *dsl.Stage, exp *dsl.Experiment) (Stage, error) {
+	spec, format, err := ReportSpec(st, exp)
+	if err != nil {
+		return nil, err
+	}
+	t := &reportTask{st: st, spec: spec, format: format}
+	_, t.labels = ReportLabels(st, spec)
 	return t, nil
 }
 
@@ -71,7 +154,10 @@ func (t *reportTask) Material() ([]byte, error) {
 		Params json.RawMessage     `json:"params"`
 		Title  string              `json:"title"`
 		Labels []map[string]string `json:"labels"`
-	}{params, t.spec.Title, t.labels})
+		// Paper says whether this build has the published numbers, so that
+		// a report rendered without them is rendered again once it has.
+		Paper bool `json:"paper,omitempty"`
+	}{params, t.spec.Title, t.labels, t.spec.Paper != "" && Published() != nil})
 }
 
 // Optional: a report shows what its evaluations produced, and marks the
@@ -80,7 +166,6 @@ func (t *reportTask) Optional(string) bool { return true }
 
 func (t *reportTask) Run(ctx context.Context, env *Env) error {
 	var obs []reports.Observation
-	perClass := map[string]bool{}
 	i := 0
 	for _, in := range env.Inputs {
 		if in.Param != "from" {
@@ -93,6 +178,7 @@ func (t *reportTask) Run(ctx context.Context, env *Env) error {
 		i++
 		if in.Missing != "" {
 			o.Failed = true
+			o.Why = in.Stage.Address + ": " + in.Missing
 			env.Logf("%s has no result (%s): its cells count it as missing", in.Stage.Address, in.Missing)
 			obs = append(obs, o)
 			continue
@@ -103,24 +189,16 @@ func (t *reportTask) Run(ctx context.Context, env *Env) error {
 		}
 		for k, v := range r.Metrics {
 			o.Metrics[k] = v
-			if strings.HasPrefix(k, "acc_class_") {
-				perClass[k] = true
-			}
 		}
 		obs = append(obs, o)
 	}
-	spec := t.spec
-	spec.Values = expandPerClass(spec.Values, perClass)
-	tab, err := reports.Build(spec, obs)
+	tab, err := BuildReport(t.spec, obs, Published())
 	if err != nil {
 		return err
 	}
 	var md bytes.Buffer
 	if err := tab.Markdown(&md); err != nil {
 		return err
-	}
-	if t.format != "markdown" && t.format != "json" {
-		env.Logf("format %q is not rendered by this build; report.md and report.json are", t.format)
 	}
 	if err := writeFile(filepath.Join(env.Dir, ReportFile), md.Bytes()); err != nil {
 		return err
@@ -129,8 +207,20 @@ func (t *reportTask) Run(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
+	if err := writeFile(filepath.Join(env.Dir, ReportJSONFile), append(js, '\n')); err != nil {
+		return err
+	}
+	if t.format == reports.FormatCSV || t.format == reports.FormatLaTeX {
+		var b bytes.Buffer
+		if err := tab.Render(&b, t.format); err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(env.Dir, "report"+reports.Ext(t.format)), b.Bytes()); err != nil {
+			return err
+		}
+	}
 	env.Logf("table of %d rows x %d column groups from %d evaluations", len(tab.RowLabels), len(tab.ColumnLabels), len(obs))
-	return writeFile(filepath.Join(env.Dir, ReportJSONFile), append(js, '\n'))
+	return nil
 }
 
 // expandPerClass replaces acc_per_class by one value per class seen.
