@@ -39,6 +39,7 @@ experiments declared in HCL files, on the CPU or an NVIDIA GPU.`,
 	root.AddCommand(newDataCmd())
 	root.AddCommand(newValidateCmd(), newGraphCmd())
 	root.AddCommand(newRunCmd(), newPlanCmd(), newGCCmd())
+	root.AddCommand(newReportCmd())
 	return root
 }
 

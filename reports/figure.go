@@ -169,12 +169,26 @@ type SweepSeries struct {
 	Label  string
 	Points []SweepPoint // in increasing x
 	Paper  []SweepPoint // the published values at the same settings
-	// Reference is the series' value where the swept dimension does not
-	// apply (the model before pruning: ratio —), drawn as a horizontal
-	// line; nil when there is none.
-	Reference *SweepPoint
-	// ReferenceLabel names it ("original").
-	ReferenceLabel string
+	// References are the values, where the swept dimension does not apply,
+	// of the cells that share the series' labels but perhaps its method:
+	// the model before pruning (ratio —), the baselines. They are drawn as
+	// horizontal lines.
+	References []SweepReference
+}
+
+// SweepReference is a value the sweep is measured against.
+type SweepReference struct {
+	Label string // its method, e.g. original; else "ratio=—"
+	Y     float64
+}
+
+// referenceDashes tell a series' references apart: dotted, dash-dotted,
+// long-dotted.
+var referenceDashes = [][]vg.Length{
+	{vg.Points(1), vg.Points(3)},
+	{vg.Points(6), vg.Points(2), vg.Points(1), vg.Points(2)},
+	{vg.Points(1), vg.Points(6)},
+	{vg.Points(8), vg.Points(4)},
 }
 
 // SweepDims lists the row and column dimensions whose labels are all
@@ -238,49 +252,65 @@ func (t *Table) SweepSeries(x, metric string) ([]SweepSeries, error) {
 	scale := Scale(metric)
 	var series []*SweepSeries
 	byLabel := map[string]*SweepSeries{}
+	matchOf := map[*SweepSeries]string{}
+	type ref struct {
+		match string
+		SweepReference
+	}
+	var refs []ref
 	for r, rl := range t.RowLabels {
 		for c, cl := range t.ColumnLabels {
 			var xl string
-			var others []string
+			var others, match []string
+			add := func(d, l string) {
+				others = append(others, d+"="+l)
+				if d != "method" {
+					match = append(match, d+"="+l)
+				}
+			}
 			for i, d := range t.Spec.Rows {
 				if i == ri {
 					xl = rl[i]
 				} else {
-					others = append(others, d+"="+rl[i])
+					add(d, rl[i])
 				}
 			}
 			for i, d := range t.Spec.Columns {
 				if i == ci {
 					xl = cl[i]
 				} else {
-					others = append(others, d+"="+cl[i])
+					add(d, cl[i])
 				}
 			}
 			cell := t.Cells[r][c][v]
 			paper := t.paperAt(r, c, v)
-			if cell.N() == 0 && paper == nil {
-				continue
-			}
-			label := strings.Join(others, ", ")
 			if xl == Missing {
 				// Where the swept dimension does not apply, the cell is a
-				// reference of the series that shares its other labels.
-				if cell.N() == 0 {
-					continue
+				// reference for the series that share its other labels.
+				if cell.N() > 0 {
+					l := t.Keys[r][c]["method"]
+					if l == "" {
+						l = x + "=" + Missing
+					}
+					refs = append(refs, ref{strings.Join(match, ", "), SweepReference{Label: l, Y: cell.Mean * scale}})
 				}
-				s := series0(byLabel, &series, label)
-				s.Reference = &SweepPoint{Y: cell.Mean * scale, Err: cell.Std * scale}
-				s.ReferenceLabel = t.Keys[r][c]["method"]
-				if s.ReferenceLabel == "" {
-					s.ReferenceLabel = x + "=" + Missing
-				}
+				continue
+			}
+			if cell.N() == 0 && paper == nil {
 				continue
 			}
 			xv, err := parseNumber(xl)
 			if err != nil {
 				return nil, fmt.Errorf("reports: %s = %q is not a number", x, xl)
 			}
-			s := series0(byLabel, &series, label)
+			label := strings.Join(others, ", ")
+			s, ok := byLabel[label]
+			if !ok {
+				s = &SweepSeries{Label: label}
+				byLabel[label] = s
+				matchOf[s] = strings.Join(match, ", ")
+				series = append(series, s)
+			}
 			if cell.N() > 0 {
 				s.Points = append(s.Points, SweepPoint{X: xv, Y: cell.Mean * scale, Err: cell.Std * scale})
 			}
@@ -291,24 +321,16 @@ func (t *Table) SweepSeries(x, metric string) ([]SweepSeries, error) {
 	}
 	out := make([]SweepSeries, 0, len(series))
 	for _, s := range series {
-		if len(s.Points) == 0 && len(s.Paper) == 0 {
-			continue // a reference alone has nothing to be drawn against
-		}
 		sortPoints(s.Points)
 		sortPoints(s.Paper)
+		for _, r := range refs {
+			if r.match == matchOf[s] {
+				s.References = append(s.References, r.SweepReference)
+			}
+		}
 		out = append(out, *s)
 	}
 	return out, nil
-}
-
-func series0(byLabel map[string]*SweepSeries, all *[]*SweepSeries, label string) *SweepSeries {
-	if s, ok := byLabel[label]; ok {
-		return s
-	}
-	s := &SweepSeries{Label: label}
-	byLabel[label] = s
-	*all = append(*all, s)
-	return s
 }
 
 func sortPoints(p []SweepPoint) {
@@ -331,8 +353,8 @@ func indexOf(list []string, s string) int {
 // SweepFigure draws every metric of the table against the sweep dimension
 // x (see SweepDims), one panel per metric: a line per series with ± std
 // error bars, the paper's values as dashed lines of the same colour, and
-// each series' reference (the model before pruning) as a dotted
-// horizontal line.
+// each series' references (the model before pruning, the baselines) as
+// dotted horizontal lines.
 func (t *Table) SweepFigure(x string) (*Figure, error) {
 	var panels []*plot.Plot
 	for _, metric := range t.Spec.Values {
@@ -396,16 +418,18 @@ func (t *Table) SweepFigure(x string) (*Figure, error) {
 				p.Legend.Add(name+" (paper)", line, glyphs)
 				entries++
 			}
-			if s.Reference != nil && xmin <= xmax {
-				y := s.Reference.Y
-				ref, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: y}, {X: xmax, Y: y}})
+			for k, ref := range s.References {
+				if xmin > xmax {
+					break
+				}
+				line, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: ref.Y}, {X: xmax, Y: ref.Y}})
 				if err != nil {
 					return nil, err
 				}
-				ref.Color = plotutil.Color(i)
-				ref.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
-				p.Add(ref)
-				p.Legend.Add(strings.TrimPrefix(name+" ("+s.ReferenceLabel+")", "Lethe "), ref)
+				line.Color = plotutil.Color(i)
+				line.Dashes = referenceDashes[k%len(referenceDashes)]
+				p.Add(line)
+				p.Legend.Add(strings.TrimPrefix(name+" ("+ref.Label+")", "Lethe "), line)
 				entries++
 			}
 		}

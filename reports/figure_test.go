@@ -90,8 +90,8 @@ func TestSweepSeriesGathersPointsReferencesAndPaper(t *testing.T) {
 	if p := o.Points[1]; math.Abs(p.Y-50.5) > 1e-9 || math.Abs(p.Err-0.7071067811865476) > 1e-9 {
 		t.Errorf("ortho at 0.03 = %+v", p)
 	}
-	if o.Reference == nil || math.Abs(o.Reference.Y-96) > 1e-9 || o.ReferenceLabel != "original" {
-		t.Errorf("reference %+v %q", o.Reference, o.ReferenceLabel)
+	if len(o.References) != 1 || math.Abs(o.References[0].Y-96) > 1e-9 || o.References[0].Label != "original" {
+		t.Errorf("references %+v", o.References)
 	}
 	if len(o.Paper) != 1 || o.Paper[0].X != 0.01 || math.Abs(o.Paper[0].Y-78.7) > 1e-9 || len(series[1].Paper) != 0 {
 		t.Errorf("paper points %+v / %+v", o.Paper, series[1].Paper)
@@ -256,5 +256,46 @@ func TestFigureSaveNeedsAKnownExtension(t *testing.T) {
 	}
 	if err := f.Encode(io.Discard, "gif"); err == nil {
 		t.Error("Encode accepted gif")
+	}
+}
+
+// With the method among the rows (the quickstart's layout), the rows
+// without a ratio — the model before pruning, the baselines — are
+// references of the OSP series of their model.
+func TestSweepReferencesAcrossMethods(t *testing.T) {
+	var obs []Observation
+	add := func(model, method, ratio string, accF float64) {
+		d := map[string]string{"model": model, "method": method, "seed": "0"}
+		if ratio != "" {
+			d["ratio"] = ratio
+		}
+		obs = append(obs, Observation{Dims: d, Metrics: map[string]float64{"acc_forget": accF}})
+	}
+	for _, m := range []string{"ortho", "plain"} {
+		add(m, "original", "", 0.99)
+		add(m, "osp", "0.02", 0.5)
+		add(m, "osp", "0.1", 0.1)
+	}
+	add("ortho", "ssd", "", 0.05)
+	tab, err := Build(Spec{Rows: []string{"method", "ratio"}, Columns: []string{"model"}, Values: []string{"acc_forget"}, Precision: 2}, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	series, err := tab.SweepSeries("ratio", "acc_forget")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(series) != 2 || series[0].Label != "method=osp, model=ortho" || len(series[0].Points) != 2 {
+		t.Fatalf("series %+v", series)
+	}
+	var got []string
+	for _, r := range series[0].References {
+		got = append(got, fmt.Sprintf("%s=%g", r.Label, r.Y))
+	}
+	if !slices.Equal(got, []string{"original=99", "ssd=5"}) {
+		t.Errorf("ortho references %v", got)
+	}
+	if len(series[1].References) != 1 || series[1].References[0].Label != "original" {
+		t.Errorf("plain references %+v", series[1].References)
 	}
 }
