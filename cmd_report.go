@@ -255,24 +255,12 @@ func sortedNames(m map[string]bool) []string {
 	return out
 }
 
-// resultSource finds stages' results in the store by the cache keys the
-// spec gives them now.
+// resultSource holds what the store has for every stage of the spec as it
+// is now (runner.Plan.Recorded).
 type resultSource struct {
 	store *tracking.Store
 	plan  *runner.Plan
-	steps map[string]*runner.Step // by address
-	known map[string]result
-}
-
-type result struct {
-	run tracking.Run
-	ok  bool
-	// When !ok, why there is no result: the stage's own state ("failed:
-	// ...", "has not run yet") or that of the input it waits for.
-	why string
-	// root is the stage whose own state is the cause: the stage itself, or
-	// the first input upstream without a result.
-	root string
+	recs  map[string]*runner.Recorded // by address
 }
 
 func newResultSource(exp *dsl.Experiment, store *tracking.Store) (*resultSource, error) {
@@ -283,80 +271,11 @@ func newResultSource(exp *dsl.Experiment, store *tracking.Store) (*resultSource,
 	if err != nil {
 		return nil, err
 	}
-	src := &resultSource{store: store, plan: plan, steps: map[string]*runner.Step{}, known: map[string]result{}}
-	for _, s := range plan.Steps {
-		src.steps[s.Stage.Address] = s
-	}
-	return src, nil
-}
-
-// result is the run that produced step's current result, or why there is
-// none.
-func (s *resultSource) result(step *runner.Step) (result, error) {
-	if r, ok := s.known[step.Stage.Address]; ok {
-		return r, nil
-	}
-	var res result
-	run, ok, err := s.store.ProducerOf(step.Key)
+	recs, err := plan.Recorded(store)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	if ok {
-		res = result{run: run, ok: true}
-	} else if res, err = s.missing(step); err != nil {
-		return res, err
-	}
-	s.known[step.Stage.Address] = res
-	return res, nil
-}
-
-// missing explains a stage without a result: by its own last run of the
-// current key, else by the first input without a result, else by its
-// history.
-func (s *resultSource) missing(step *runner.Step) (result, error) {
-	own := func(why string) (result, error) { return result{why: why, root: step.Stage.Address}, nil }
-	last, ok, err := s.store.LatestRun(step.Stage.Address)
-	if err != nil {
-		return result{}, err
-	}
-	if ok && last.CacheKey == step.Key {
-		switch last.Status {
-		case tracking.Failed:
-			return own("failed: " + firstErrorLine(last.Error))
-		case tracking.Killed:
-			return own("was killed")
-		case tracking.Running, tracking.Queued:
-			return own("is still " + strings.ToLower(string(last.Status)))
-		}
-	}
-	for _, in := range step.Inputs {
-		r, err := s.result(in)
-		if err != nil {
-			return result{}, err
-		}
-		if !r.ok {
-			cause := r.why
-			if r.root == in.Stage.Address {
-				cause = r.root + ", which " + r.why
-			}
-			if !strings.HasPrefix(cause, "waits for ") {
-				cause = "waits for " + cause
-			}
-			return result{why: cause, root: r.root}, nil
-		}
-	}
-	if ok {
-		return own("is out of date: its last run was of an earlier version of the spec")
-	}
-	return own("has not run yet")
-}
-
-func firstErrorLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	if s == "" {
-		return "no error recorded"
-	}
-	return s
+	return &resultSource{store: store, plan: plan, recs: recs}, nil
 }
 
 // observations labels each evaluation the report gathers and reads its
@@ -366,20 +285,19 @@ func (s *resultSource) observations(st *dsl.Stage, spec reports.Spec) ([]reports
 	obs := make([]reports.Observation, len(evals))
 	for i, ev := range evals {
 		o := reports.Observation{Dims: labels[i], Metrics: map[string]float64{}}
-		step, ok := s.steps[ev.Address]
+		r, ok := s.recs[ev.Address]
 		if !ok {
 			return nil, fmt.Errorf("%s: the plan has no stage %s", st.Address, ev.Address)
 		}
-		r, err := s.result(step)
-		if err != nil {
-			return nil, err
-		}
-		if !r.ok {
-			o.Failed, o.Why = true, ev.Address+" "+r.why
+		if !r.OK {
+			o.Failed, o.Name, o.Why = true, ev.Address, r.Why
 			obs[i] = o
 			continue
 		}
-		series, err := s.store.Metrics(r.run.ID)
+		if len(r.Without) > 0 {
+			o.Name, o.Why = ev.Address, "made without "+s.describeMissing(r.Without)
+		}
+		series, err := s.store.Metrics(r.Run.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -391,6 +309,18 @@ func (s *resultSource) observations(st *dsl.Stage, spec reports.Spec) ([]reports
 		obs[i] = o
 	}
 	return obs, nil
+}
+
+// describeMissing names inputs without results and why.
+func (s *resultSource) describeMissing(addrs []string) string {
+	parts := make([]string, len(addrs))
+	for i, a := range addrs {
+		parts[i] = a
+		if r, ok := s.recs[a]; ok && r.Why != "" {
+			parts[i] += ", which " + r.Why
+		}
+	}
+	return strings.Join(parts, " and ")
 }
 
 // drawFigures draws, into dir, each table's sweeps, the training curves
@@ -480,11 +410,11 @@ func drawFigures(warn io.Writer, exp *dsl.Experiment, src *resultSource, outs []
 
 // trainingCurve reads a train stage's per-epoch metrics.
 func (s *resultSource) trainingCurve(step *runner.Step) (reports.Curve, bool, error) {
-	r, err := s.result(step)
-	if err != nil || !r.ok {
-		return reports.Curve{}, false, err
+	r := s.recs[step.Stage.Address]
+	if r == nil || !r.OK {
+		return reports.Curve{}, false, nil
 	}
-	series, err := s.store.Metrics(r.run.ID)
+	series, err := s.store.Metrics(r.Run.ID)
 	if err != nil {
 		return reports.Curve{}, false, err
 	}
@@ -500,14 +430,11 @@ func (s *resultSource) trainingCurve(step *runner.Step) (reports.Curve, bool, er
 // ospDeltas reads an OSP stage's record from its cache entry; why says
 // why it cannot when it cannot.
 func (s *resultSource) ospDeltas(step *runner.Step, cache *runner.Cache) (rounds [][]reports.LayerDelta, why string, err error) {
-	r, err := s.result(step)
-	if err != nil {
-		return nil, "", err
+	r := s.recs[step.Stage.Address]
+	if r == nil || !r.OK {
+		return nil, "it has no result", nil
 	}
-	if !r.ok {
-		return nil, "no result (" + r.why + ")", nil
-	}
-	path := filepath.Join(cache.Entry(step.Key), stages.ResultFile)
+	path := filepath.Join(cache.Entry(r.Key), stages.ResultFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "its " + stages.ResultFile + " is no longer in the cache (lethe gc?); lethe run rebuilds it", nil

@@ -240,7 +240,7 @@ func TestReportMarksMissingCells(t *testing.T) {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
 	for _, want := range []string{"(n=2/3)", "over 3 seeds", "No results from 6 of 18 evaluations",
-		"evaluate.all[models=ortho,seed=2] waits for train.ortho[seed=2], which has not run yet"} {
+		"evaluate.all[models=ortho,seed=2], evaluate.all[model=ortho,models=osp,ratio=0.05,seed=2], evaluate.all[model=ortho,models=osp,ratio=0.1,seed=2]: waits for train.ortho[seed=2], which has not run yet"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
@@ -294,8 +294,8 @@ func TestReportMarksMissingCells(t *testing.T) {
 	}
 	notes := strings.Join(rep.Reports[0].Notes, "\n")
 	for _, want := range []string{
-		"evaluate.all[model=ortho,models=osp,ratio=0.2,seed=0] waits for " + failing + ", which failed: osp: out of memory",
-		"evaluate.all[model=plain,models=osp,ratio=0.2,seed=1] waits for unlearn.osp[model=plain,ratio=0.2,seed=1], which has not run yet"} {
+		"evaluate.all[model=ortho,models=osp,ratio=0.2,seed=0]: waits for " + failing + ", which failed: osp: out of memory;",
+		"evaluate.all[model=plain,models=osp,ratio=0.2,seed=1]: waits for unlearn.osp[model=plain,ratio=0.2,seed=1], which has not run yet."} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
 		}

@@ -345,8 +345,9 @@ func TestMissingPaperNumbersAreSaid(t *testing.T) {
 
 func TestMissingResultsAreNamed(t *testing.T) {
 	obs := unlearning()
-	obs[2].Failed, obs[2].Why = true, "evaluate.all[method=ssd,seed=0]: FAILED: out of memory"
+	obs[2].Failed, obs[2].Name, obs[2].Why = true, "evaluate.all[method=ssd,seed=0]", "failed: out of memory"
 	obs[3].Failed = true
+	obs[4].Name, obs[4].Why = "evaluate.all[method=original,seed=1]", "lacks mia (no attack)"
 	tab, err := Build(Spec{Rows: []string{"method"}, Columns: []string{"dataset"}, Values: []string{"acc_forget"}, Precision: 2}, obs)
 	if err != nil {
 		t.Fatal(err)
@@ -354,16 +355,27 @@ func TestMissingResultsAreNamed(t *testing.T) {
 	if got := tab.Text("acc_forget", cellOf(t, tab, []string{"ssd"}, []string{"cifar10"}, "acc_forget")); got != "4.10 (n=1/2)" {
 		t.Errorf("partial cell %q", got)
 	}
-	if len(tab.Notes) != 1 || tab.Notes[0] != "No results from 2 of 16 evaluations: evaluate.all[method=ssd,seed=0]: FAILED: out of memory." {
-		t.Errorf("notes %q", tab.Notes)
+	want := []string{"No results from 2 of 16 evaluations. evaluate.all[method=ssd,seed=0]: failed: out of memory.",
+		"Some metrics are missing. evaluate.all[method=original,seed=1]: lacks mia (no attack)."}
+	if !slices.Equal(tab.Notes, want) {
+		t.Errorf("notes\n%q\nwant\n%q", tab.Notes, want)
 	}
+
+	// Observations with one reason are named together, three at most;
+	// at most maxMissingNotes reasons are listed.
 	var many []Observation
 	for i := range 20 {
-		many = append(many, Observation{Dims: map[string]string{"seed": fmt.Sprint(i)}, Failed: true, Why: fmt.Sprintf("run %d failed", i)})
+		many = append(many, Observation{Dims: map[string]string{"seed": fmt.Sprint(i)}, Failed: true,
+			Name: fmt.Sprintf("e%d", i), Why: fmt.Sprintf("waits for t%d", i/5)})
+	}
+	for i := range 20 {
+		many = append(many, Observation{Dims: map[string]string{"seed": fmt.Sprint(100 + i)}, Failed: true,
+			Name: fmt.Sprintf("f%d", i), Why: fmt.Sprintf("run %d failed", i)})
 	}
 	tab, _ = Build(Spec{Values: []string{"time"}}, many)
-	if len(tab.Notes) != 1 || !strings.Contains(tab.Notes[0], "run 11 failed; and 8 more.") || strings.Contains(tab.Notes[0], "run 12 failed") {
-		t.Errorf("notes are not capped: %q", tab.Notes)
+	if len(tab.Notes) != 1 || !strings.HasPrefix(tab.Notes[0], "No results from 40 of 40 evaluations. e0, e1, e2 and 2 more: waits for t0; e5, e6, e7 and 2 more: waits for t1;") ||
+		!strings.HasSuffix(tab.Notes[0], "f7: run 7 failed; and 12 more.") || strings.Contains(tab.Notes[0], "f8") {
+		t.Errorf("notes are not grouped and capped: %q", tab.Notes)
 	}
 }
 

@@ -47,8 +47,11 @@ type Observation struct {
 	// results a cell expects, so the cell shows n=2/3 rather than
 	// pretending two seeds were all.
 	Failed bool
-	// Why says why a failed observation has no results; the table lists
-	// it among its notes.
+	// Name names the observation in notes (the evaluation's address).
+	Name string
+	// Why says why a failed observation has no results, or why one that
+	// has results lacks some metrics; the table lists it among its notes,
+	// observations with the same reason together.
 	Why string
 }
 
@@ -352,30 +355,63 @@ func (t *Table) place(r, c int) string {
 }
 
 func (t *Table) noteMissing(obs []Observation) {
-	var whys []string
+	var failedWhys, partialWhys []string
+	names := map[string][]string{}
 	failed := 0
 	for _, o := range obs {
-		if !o.Failed {
+		if o.Failed {
+			failed++
+		}
+		if o.Why == "" {
 			continue
 		}
-		failed++
-		if o.Why != "" && !slices.Contains(whys, o.Why) {
-			whys = append(whys, o.Why)
+		k := fmt.Sprint(o.Failed, "\x00", o.Why)
+		if _, seen := names[k]; !seen {
+			if o.Failed {
+				failedWhys = append(failedWhys, o.Why)
+			} else {
+				partialWhys = append(partialWhys, o.Why)
+			}
+		}
+		if o.Name != "" {
+			names[k] = append(names[k], o.Name)
+		} else if names[k] == nil {
+			names[k] = []string{}
 		}
 	}
-	if failed == 0 {
-		return
+	group := func(failed bool, whys []string) string {
+		parts := make([]string, 0, len(whys))
+		for _, w := range whys {
+			ns := names[fmt.Sprint(failed, "\x00", w)]
+			switch {
+			case len(ns) == 0:
+				parts = append(parts, w)
+			case len(ns) > 3:
+				parts = append(parts, fmt.Sprintf("%s and %d more: %s", strings.Join(ns[:3], ", "), len(ns)-3, w))
+			default:
+				parts = append(parts, strings.Join(ns, ", ")+": "+w)
+			}
+		}
+		return capped(parts)
 	}
-	note := fmt.Sprintf("No results from %d of %d evaluations", failed, len(obs))
-	if len(whys) == 0 {
+	if failed > 0 {
+		note := fmt.Sprintf("No results from %d of %d evaluations", failed, len(obs))
+		if len(failedWhys) > 0 {
+			note += ". " + group(true, failedWhys)
+		}
 		t.Notes = append(t.Notes, note+".")
-		return
 	}
-	shown := whys
-	if len(shown) > maxMissingNotes {
-		shown = append(shown[:maxMissingNotes:maxMissingNotes], fmt.Sprintf("and %d more", len(whys)-maxMissingNotes))
+	if len(partialWhys) > 0 {
+		t.Notes = append(t.Notes, "Some metrics are missing. "+group(false, partialWhys)+".")
 	}
-	t.Notes = append(t.Notes, note+": "+strings.Join(shown, "; ")+".")
+}
+
+// capped joins reasons, listing at most maxMissingNotes of them.
+func capped(whys []string) string {
+	if len(whys) > maxMissingNotes {
+		whys = append(whys[:maxMissingNotes:maxMissingNotes], fmt.Sprintf("and %d more", len(whys)-maxMissingNotes))
+	}
+	return strings.Join(whys, "; ")
 }
 
 // compareDim picks the dimension whose labels compete (see Spec.Compare).

@@ -178,7 +178,7 @@ func (t *reportTask) Run(ctx context.Context, env *Env) error {
 		i++
 		if in.Missing != "" {
 			o.Failed = true
-			o.Why = in.Stage.Address + ": " + in.Missing
+			o.Name, o.Why = in.Stage.Address, "has no result: "+in.Missing
 			env.Logf("%s has no result (%s): its cells count it as missing", in.Stage.Address, in.Missing)
 			obs = append(obs, o)
 			continue
@@ -189,6 +189,18 @@ func (t *reportTask) Run(ctx context.Context, env *Env) error {
 		}
 		for k, v := range r.Metrics {
 			o.Metrics[k] = v
+		}
+		// A trained model has no unlearning time: every table says so by
+		// its empty time cells, no note needed.
+		trained := primaryDep(in.Stage) != nil && primaryDep(in.Stage).Kind == dsl.KindTrain
+		var lacking []string
+		for _, m := range t.spec.Values {
+			if why, ok := r.Missing[m]; ok && !(trained && m == "time") {
+				lacking = append(lacking, m+" ("+why+")")
+			}
+		}
+		if len(lacking) > 0 {
+			o.Name, o.Why = in.Stage.Address, "lacks "+strings.Join(lacking, ", ")
 		}
 		obs = append(obs, o)
 	}
