@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"strconv"
 	"strings"
@@ -100,7 +101,18 @@ func Rows(table string) []Row {
 // row has and the query gives must be equal (numbers by value, so "0.40"
 // equals "0.4"; a one-element list "[1]" equals "1"). Keys only one side
 // has are ignored.
+//
+// A query's "models" (the evaluated block: for a trained model its train
+// block) stands for "model" when the query has no "model": a report over
+// evaluations of trained models alone can only use "models" (the spec
+// language has no "model" dimension there), yet names the same blocks.
 func Match(table string, key map[string]string) []Row {
+	if m, ok := key["models"]; ok {
+		if _, has := key["model"]; !has {
+			key = maps.Clone(key)
+			key["model"] = m
+		}
+	}
 	var out []Row
 	for _, r := range Rows(table) {
 		if r.matches(key) {

@@ -186,6 +186,7 @@ func TestSpotChecks(t *testing.T) {
 		{"table1", map[string]string{"dataset": "cifar10", "arch": "resnet50", "model": "ortho", "forget": "[1]"}, "acc_forget", "98.60%"},
 		{"table1", map[string]string{"dataset": "tinyimagenet", "arch": "vgg16_bn", "model": "plain", "method": "original"}, "acc_retain", "59.35%"},
 		{"table1", map[string]string{"dataset": "tinyimagenet", "arch": "resnet50", "model": "ortho"}, "acc_forget", "78.00%"},
+		{"table1", map[string]string{"dataset": "cifar100", "arch": "resnet50", "models": "plain"}, "acc_retain", "81.22%"},
 		// Table 2
 		{"table2", map[string]string{"dataset": "cifar10", "arch": "resnet18", "method": "retrain"}, "time", "4360.8s"},
 		{"table2", map[string]string{"dataset": "cifar10", "arch": "resnet18", "method": "emni"}, "mia", "13.90%"},
@@ -242,6 +243,7 @@ func TestLookupMisses(t *testing.T) {
 		{"an architecture the paper has not", "table2", map[string]string{"dataset": "cifar10", "arch": "smallcnn", "method": "osp"}, "acc_forget"},
 		{"an unknown table", "table4", map[string]string{}, "acc_forget"},
 		{"time only for the fine-tuned model", "appendix_a", map[string]string{"arch": "resnet18", "forget": "1", "method": "osp"}, "time"},
+		{"models standing for a model the paper has not", "table3a", map[string]string{"ratio": "0.01", "models": "lambda"}, "acc_forget"},
 		{"two forget classes", "appendix_a", map[string]string{"arch": "resnet18", "forget": "[1,2]", "method": "osp"}, "acc_forget"},
 	} {
 		if v, ok := Lookup(c.table, c.key, c.metric); ok {
@@ -250,6 +252,10 @@ func TestLookupMisses(t *testing.T) {
 	}
 	if n := len(Match("table2", map[string]string{"dataset": "cifar10", "arch": "resnet18"})); n != 5 {
 		t.Errorf("Match(table2, cifar10 resnet18) = %d rows, want the 5 methods", n)
+	}
+	q := map[string]string{"ratio": "0.01", "model": "plain", "models": "osp"}
+	if v, ok := Lookup("table3a", q, "acc_forget"); !ok || v.Text != "92.40%" {
+		t.Errorf("Lookup(table3a, %v) = %q, %v; want the plain model's 92.40%%", q, v.Text, ok)
 	}
 	if n := len(Match("table3a", nil)); n != 10 {
 		t.Errorf("Match(table3a, nil) = %d rows, want 10", n)
