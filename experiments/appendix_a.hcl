@@ -107,6 +107,6 @@ report "appendix_a" {
   rows      = ["arch", "forget"]
   columns   = ["method"]
   values    = ["acc_forget", "acc_retain", "time"]
-  precision = 4
+  precision = 2
   paper     = "appendix_a"
 }

@@ -235,7 +235,7 @@ report "lambda" {
   rows      = ["ratio"]
   columns   = ["model", "ortho_lambda"]
   values    = ["acc_forget", "acc_retain"]
-  precision = 4
+  precision = 2
   paper     = "table3a"
 }
 
@@ -247,6 +247,6 @@ report "choices" {
   rows      = ["ratio", "tap", "bn", "scope", "schedule", "rounds", "target", "n_forget", "finetune_epochs"]
   columns   = ["model"]
   values    = ["acc_forget", "acc_retain", "time"]
-  precision = 4
+  precision = 2
   paper     = "table3a"
 }

@@ -114,6 +114,6 @@ report "table1" {
   rows      = ["dataset", "arch"]
   columns   = ["models"]
   values    = ["acc_forget", "acc_retain"]
-  precision = 4
+  precision = 2
   paper     = "table1"
 }

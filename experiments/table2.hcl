@@ -134,6 +134,6 @@ report "table2" {
   rows      = ["arch", "method"]
   columns   = ["dataset"]
   values    = ["acc_forget", "acc_retain", "time", "mia", "js_retrain"]
-  precision = 4
+  precision = 2
   paper     = "table2"
 }

@@ -104,6 +104,6 @@ report "table3a" {
   rows      = ["ratio"]
   columns   = ["model"]
   values    = ["acc_forget", "acc_retain"]
-  precision = 4
+  precision = 2
   paper     = "table3a"
 }

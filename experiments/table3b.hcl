@@ -94,6 +94,6 @@ report "table3b" {
   rows      = ["strength"]
   columns   = ["model"]
   values    = ["acc_forget", "acc_retain"]
-  precision = 4
+  precision = 2
   paper     = "table3b"
 }
