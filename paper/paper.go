@@ -85,13 +85,13 @@ func Err() error {
 func Tables() []string { return tableIDs() }
 
 // Rows returns the rows of one table, in printed order (nil for an unknown
-// table).
+// table). The rows are the caller's to change.
 func Rows(table string) []Row {
 	rows, _ := loaded()
 	var out []Row
 	for _, r := range rows {
 		if r.Table == table {
-			out = append(out, r)
+			out = append(out, Row{Table: r.Table, Key: maps.Clone(r.Key), Values: maps.Clone(r.Values)})
 		}
 	}
 	return out
@@ -127,16 +127,12 @@ func Match(table string, key map[string]string) []Row {
 // one row matches (the query left out a key in which rows differ), or when
 // the row has no such metric.
 func Lookup(table string, key map[string]string, metric string) (Value, bool) {
-	var found []Value
-	for _, r := range Match(table, key) {
-		if v, ok := r.Values[metric]; ok {
-			found = append(found, v)
-		}
-	}
-	if len(found) != 1 {
+	rows := Match(table, key)
+	if len(rows) != 1 {
 		return Value{}, false
 	}
-	return found[0], true
+	v, ok := rows[0].Values[metric]
+	return v, ok
 }
 
 func (r Row) matches(key map[string]string) bool {

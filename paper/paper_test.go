@@ -244,6 +244,7 @@ func TestLookupMisses(t *testing.T) {
 		{"an unknown table", "table4", map[string]string{}, "acc_forget"},
 		{"time only for the fine-tuned model", "appendix_a", map[string]string{"arch": "resnet18", "forget": "1", "method": "osp"}, "time"},
 		{"models standing for a model the paper has not", "table3a", map[string]string{"ratio": "0.01", "models": "lambda"}, "acc_forget"},
+		{"no method: the time of the one row that has it is not enough", "appendix_a", map[string]string{"arch": "resnet18", "forget": "1"}, "time"},
 		{"two forget classes", "appendix_a", map[string]string{"arch": "resnet18", "forget": "[1,2]", "method": "osp"}, "acc_forget"},
 	} {
 		if v, ok := Lookup(c.table, c.key, c.metric); ok {
@@ -256,6 +257,11 @@ func TestLookupMisses(t *testing.T) {
 	q := map[string]string{"ratio": "0.01", "model": "plain", "models": "osp"}
 	if v, ok := Lookup("table3a", q, "acc_forget"); !ok || v.Text != "92.40%" {
 		t.Errorf("Lookup(table3a, %v) = %q, %v; want the plain model's 92.40%%", q, v.Text, ok)
+	}
+	rows := Rows("table3b")
+	rows[0].Key["strength"], rows[0].Values["acc_forget"] = "9", Value{}
+	if v, ok := Lookup("table3b", map[string]string{"strength": "1.0"}, "acc_forget"); !ok || v.Text != "0.0%" {
+		t.Errorf("changing a row from Rows changed the data: %q, %v", v.Text, ok)
 	}
 	if n := len(Match("table3a", nil)); n != 10 {
 		t.Errorf("Match(table3a, nil) = %d rows, want 10", n)
