@@ -1,8 +1,15 @@
-// Command osp_mnist is issue 4's acceptance experiment: SmallCNN on MNIST,
-// trained with and without the orthogonality term, then for every digit
-// the original model, single-pass OSP at the paper's setting, the best
-// single-pass setting of a small grid, and dynamic OSP followed by
-// fine-tuning. It prints Acc_f and Acc_r on the test split.
+// Command osp_mnist is the acceptance experiment of OSP at MNIST scale:
+// SmallCNN trained with and without the orthogonality term, then for every
+// digit the original model, single-pass OSP at the paper's setting
+// (ρ = 0.05, s = 0.4), the best single-pass setting of a grid, and dynamic
+// OSP (rounds until the forget samples reach 0%) followed by one epoch of
+// fine-tuning on D_r. It prints Markdown tables of Acc_f and Acc_r on the
+// test split.
+//
+//	go run ./examples/osp_mnist                    # both models, every digit
+//	go run ./examples/osp_mnist -digits 0,3 -grid=false
+//
+// Trained models are cached (-cache) so that reruns only unlearn.
 package main
 
 import (
@@ -12,32 +19,61 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"lethe/data"
 	"lethe/nn"
-	"lethe/nn/cpu"
+	"lethe/nn/device"
 	"lethe/unlearn"
 )
 
+type options struct {
+	epochs    int
+	lambda    float64
+	cache     string
+	digits    []int
+	grid      bool
+	device    string
+	ftEpochs  int
+	dynParams unlearn.Params
+}
+
 func main() {
-	epochs := flag.Int("epochs", 2, "training epochs")
-	lambda := flag.Float64("lambda", 1e-3, "orthogonality weight of the orthogonal model")
-	cache := flag.String("cache", filepath.Join(os.TempDir(), "lethe-osp-mnist"), "directory for trained checkpoints")
+	var o options
 	digits := flag.String("digits", "0,1,2,3,4,5,6,7,8,9", "digits to forget, one at a time")
-	ftEpochs := flag.Int("ft-epochs", 2, "fine-tuning epochs after dynamic OSP")
-	grid := flag.Bool("grid", true, "search a grid for the best single-pass setting")
+	flag.IntVar(&o.epochs, "epochs", 3, "training epochs")
+	flag.Float64Var(&o.lambda, "lambda", 1e-3, "orthogonality weight of the orthogonal model (the plain one has 0)")
+	flag.StringVar(&o.cache, "cache", filepath.Join(os.TempDir(), "lethe-osp-mnist"), "directory for trained checkpoints")
+	flag.BoolVar(&o.grid, "grid", true, "search a grid for the best single-pass setting")
+	flag.StringVar(&o.device, "device", "auto", "cpu, cuda or auto")
+	flag.IntVar(&o.ftEpochs, "ft-epochs", 1, "fine-tuning epochs after dynamic OSP (the acceptance allows 2)")
 	flag.Parse()
-	if err := run(*epochs, *lambda, *cache, *digits, *ftEpochs, *grid); err != nil {
+	for _, s := range strings.Split(*digits, ",") {
+		d, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || d < 0 || d > 9 {
+			fmt.Fprintf(os.Stderr, "error: -digits: %q is not a digit\n", s)
+			os.Exit(2)
+		}
+		o.digits = append(o.digits, d)
+	}
+	// Dynamic OSP: the paper's ρ and s per round, attenuating batch norm
+	// too, measured after the activation, rounds until the forget samples
+	// are at 0%; then fine-tuning with the attenuated filters frozen and
+	// batch norm's statistics fixed (in training mode batch norm would
+	// renormalise the attenuated convolutions back to full strength).
+	o.dynParams = unlearn.Params{"ratio": 0.05, "strength": 0.4, "bn": "scale", "tap": "relu", "rounds": 50, "target": 0.0,
+		"finetune_epochs": o.ftEpochs, "finetune_lr": 0.001, "finetune_patience": 0, "finetune_freeze": true, "finetune_bn": "frozen"}
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(epochs int, lambda float64, cache, digitList string, ftEpochs int, grid bool) error {
+func run(o options) error {
 	ctx := context.Background()
-	b, err := cpu.New(cpu.Options{})
+	b, err := device.Open(o.device)
 	if err != nil {
 		return err
 	}
@@ -45,30 +81,29 @@ func run(epochs int, lambda float64, cache, digitList string, ftEpochs int, grid
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
+	if err := os.MkdirAll(o.cache, 0o755); err != nil {
 		return err
 	}
-	var digits []int
-	for _, s := range strings.Split(digitList, ",") {
-		var d int
-		fmt.Sscan(s, &d)
-		digits = append(digits, d)
-	}
-	for _, lam := range []float64{lambda, 0} {
-		m, err := trained(ctx, b, ds, lam, epochs, cache)
+	fmt.Printf("Device %s. Dynamic OSP: %v\n", b.Name(), o.dynParams)
+	for _, lam := range []float64{o.lambda, 0} {
+		m, err := trained(ctx, b, ds, lam, o.epochs, o.cache)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("\n## SmallCNN, λ = %g (%d epochs)\n\n", lam, epochs)
-		fmt.Println("| digit | original Acc_f / Acc_r | OSP ρ=0.05 s=0.4 | best single pass (setting) | dynamic OSP (rounds) + FT | OSP time |")
-		fmt.Println("|---|---|---|---|---|---|")
-		for _, d := range digits {
-			row, err := forgetDigit(ctx, m, ds, d, ftEpochs, grid)
+		fmt.Printf("\n### SmallCNN, λ = %g (%d epochs; Σ||WWᵀ−I||² = %.1f)\n\n", lam, o.epochs, nn.NewOrthogonality(m, 1, nn.OrthoExclude{}).Deviation(b))
+		fmt.Println("| digit | original | OSP ρ=0.05 s=0.4 | best single pass | setting | dynamic OSP + FT | rounds | OSP time | FT time |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|")
+		worst := [2]float64{0, 0}
+		for _, d := range o.digits {
+			row, fDyn, rDrop, err := forgetDigit(ctx, m, ds, d, o)
 			if err != nil {
 				return err
 			}
+			worst[0], worst[1] = math.Max(worst[0], fDyn), math.Max(worst[1], rDrop)
 			fmt.Println(row)
 		}
+		fmt.Printf("\nDynamic OSP + FT: worst Acc_f %.1f%%, largest Acc_r drop %.1f points (acceptance: ≤ 2%% and ≤ 2 points)\n", 100*worst[0], 100*worst[1])
+		m.Release()
 	}
 	return nil
 }
@@ -86,14 +121,14 @@ func trained(ctx context.Context, b nn.Backend, ds *data.Dataset, lambda float64
 		Optim:    nn.OptimConfig{Name: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 5e-4},
 		Schedule: nn.ScheduleConfig{Name: "cosine"}}
 	start := time.Now()
-	stats, err := nn.Train(ctx, m, ds.Train.TrainFeed(1), cfg)
-	if err != nil {
+	if _, err := nn.Train(ctx, m, ds.Train.TrainFeed(1), cfg); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "trained λ=%g in %.0fs: %+v\n", lambda, time.Since(start).Seconds(), stats[len(stats)-1])
+	fmt.Fprintf(os.Stderr, "trained λ=%g in %.0fs\n", lambda, time.Since(start).Seconds())
 	return m, m.Save(path, nil)
 }
 
+// accs returns Acc_f and Acc_r on the test split.
 func accs(ctx context.Context, m *nn.Model, ds *data.Dataset, digit int) (float64, float64, error) {
 	r, err := nn.Evaluate(ctx, m, ds.Test.EvalFeed(), 500)
 	if err != nil {
@@ -108,61 +143,81 @@ func accs(ctx context.Context, m *nn.Model, ds *data.Dataset, digit int) (float6
 	return r.AccuracyOn([]int{digit}), r.AccuracyOn(rest), nil
 }
 
-func osp(ctx context.Context, m *nn.Model, ds *data.Dataset, digit int, p unlearn.Params) (*unlearn.Result, error) {
-	meth, err := unlearn.New("osp", p)
-	if err != nil {
-		return nil, err
-	}
-	return meth.Unlearn(ctx, &unlearn.Request{Model: m, Forget: []int{digit}, Data: ds, Seed: 1})
+type outcome struct {
+	f, r    float64
+	res     *unlearn.Result
+	setting string
 }
 
-func forgetDigit(ctx context.Context, m *nn.Model, ds *data.Dataset, d, ftEpochs int, grid bool) (string, error) {
+func osp(ctx context.Context, m *nn.Model, ds *data.Dataset, digit int, p unlearn.Params) (outcome, error) {
+	meth, err := unlearn.New("osp", p)
+	if err != nil {
+		return outcome{}, err
+	}
+	res, err := meth.Unlearn(ctx, &unlearn.Request{Model: m, Forget: []int{digit}, Data: ds, Seed: 1})
+	if err != nil {
+		return outcome{}, err
+	}
+	defer res.Model.Release()
+	f, r, err := accs(ctx, res.Model, ds, digit)
+	return outcome{f: f, r: r, res: res}, err
+}
+
+func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
+
+// forgetDigit returns the table row, the dynamic OSP's Acc_f and its
+// Acc_r drop.
+func forgetDigit(ctx context.Context, m *nn.Model, ds *data.Dataset, d int, o options) (string, float64, float64, error) {
 	f0, r0, err := accs(ctx, m, ds, d)
 	if err != nil {
-		return "", err
+		return "", 0, 0, err
 	}
-	cell := func(p unlearn.Params) (float64, float64, *unlearn.Result, error) {
-		res, err := osp(ctx, m, ds, d, p)
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		defer res.Model.Release()
-		f, r, err := accs(ctx, res.Model, ds, d)
-		return f, r, res, err
-	}
-	pf, pr, pres, err := cell(unlearn.Params{"ratio": 0.05, "strength": 0.4})
+	paper, err := osp(ctx, m, ds, d, unlearn.Params{"ratio": 0.05, "strength": 0.4})
 	if err != nil {
-		return "", err
+		return "", 0, 0, err
 	}
-	best := "-"
-	if grid {
-		bestScore := math.Inf(-1)
-		for _, ratio := range []float64{0.05, 0.1, 0.2, 0.3} {
-			for _, s := range []float64{0.4, 0.7, 1.0} {
+	best := outcome{f: math.NaN(), setting: "-"}
+	if o.grid {
+		// Best trade-off: the lowest Acc_f among settings that keep Acc_r
+		// within 2 points of the original; if none does, the largest
+		// Acc_f drop minus Acc_r drop.
+		bestKept, bestOther := math.Inf(1), math.Inf(-1)
+		var kept, other outcome
+		for _, ratio := range []float64{0.05, 0.1, 0.2} {
+			for _, s := range []float64{0.4, 1.0} {
 				for _, tap := range []string{"conv", "relu"} {
-					f, r, _, err := cell(unlearn.Params{"ratio": ratio, "strength": s, "tap": tap})
-					if err != nil {
-						return "", err
-					}
-					// Trade-off: forget drop minus twice the retain drop.
-					if score := (f0 - f) - 2*(r0-r); score > bestScore {
-						bestScore = score
-						best = fmt.Sprintf("%.1f%% / %.1f%% (ρ=%g s=%g %s)", 100*f, 100*r, ratio, s, tap)
+					for _, bn := range []string{"keep", "scale"} {
+						out, err := osp(ctx, m, ds, d, unlearn.Params{"ratio": ratio, "strength": s, "tap": tap, "bn": bn})
+						if err != nil {
+							return "", 0, 0, err
+						}
+						out.setting = fmt.Sprintf("ρ=%g s=%g tap=%s bn=%s", ratio, s, tap, bn)
+						if r0-out.r <= 0.02 && out.f < bestKept {
+							bestKept, kept = out.f, out
+						}
+						if score := (f0 - out.f) - (r0 - out.r); score > bestOther {
+							bestOther, other = score, out
+						}
 					}
 				}
 			}
 		}
+		best = other
+		if !math.IsInf(bestKept, 1) {
+			best = kept
+		}
 	}
-	res, err := osp(ctx, m, ds, d, unlearn.Params{"ratio": 0.05, "strength": 0.4, "rounds": 50, "target": 0.0, "finetune_epochs": ftEpochs, "finetune_patience": 0})
+	dyn, err := osp(ctx, m, ds, d, o.dynParams)
 	if err != nil {
-		return "", err
+		return "", 0, 0, err
 	}
-	df, dr, err := accs(ctx, res.Model, ds, d)
-	if err != nil {
-		return "", err
+	rec := dyn.res.Details.(*unlearn.OSPRecord)
+	bestCell := "-"
+	if !math.IsNaN(best.f) {
+		bestCell = pct(best.f) + " / " + pct(best.r)
 	}
-	rec := res.Details.(*unlearn.OSPRecord)
-	res.Model.Release()
-	return fmt.Sprintf("| %d | %.1f%% / %.1f%% | %.1f%% / %.1f%% | %s | %.1f%% / %.1f%% (%d) | %.1f ms |", d, 100*f0, 100*r0, 100*pf, 100*pr, best,
-		100*df, 100*dr, len(rec.Rounds), pres.Seconds*1000), nil
+	row := fmt.Sprintf("| %d | %s / %s | %s / %s | %s | %s | %s / %s | %d | %.0f ms | %.0f s |", d, pct(f0), pct(r0),
+		pct(paper.f), pct(paper.r), bestCell, best.setting, pct(dyn.f), pct(dyn.r), len(rec.Rounds),
+		dyn.res.Seconds*1000, dyn.res.FinetuneSeconds)
+	return row, dyn.f, r0 - dyn.r, nil
 }
