@@ -16,6 +16,7 @@ import (
 
 	"lethe/dsl"
 	"lethe/nn"
+	"lethe/paper"
 	"lethe/reports"
 )
 
@@ -51,9 +52,31 @@ var ReportContext = []string{"dataset", "arch", "model", "method", "forget", "ra
 var ReportReferences = map[string][]string{"method": {"original", "retrain"}}
 
 // Published is where reports find the paper's numbers for their paper =
-// "..." tables; nil until the paper package is wired in, in which case
-// such a report says that the numbers are not available in this build.
-func Published() reports.Published { return nil }
+// "..." tables: package paper's embedded data. It is nil if that data
+// failed to load, and a report then says that the numbers are not
+// available rather than showing no paper column without a word.
+func Published() reports.Published {
+	if paper.Err() != nil {
+		return nil
+	}
+	return publishedNumbers{}
+}
+
+// publishedNumbers adapts package paper to reports.Published: values
+// printed in percent become fractions, as Lethe stores its accuracies.
+type publishedNumbers struct{}
+
+func (publishedNumbers) Lookup(table string, key map[string]string, metric string) (reports.PaperValue, bool) {
+	v, ok := paper.Lookup(table, key, metric)
+	if !ok {
+		return reports.PaperValue{}, false
+	}
+	x := v.Number
+	if v.Unit == paper.Percent {
+		x = v.Number / 100
+	}
+	return reports.PaperValue{Value: x, Decimals: v.Decimals(), Text: v.Text, Source: v.Source}, true
+}
 
 // ReportSpec is the table a report stage declares: its title (the
 // experiment's when it has none), rows, columns, values (acc_per_class
