@@ -4,7 +4,7 @@ BIN     := bin/lethe
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test bench lint fuzz clean
+.PHONY: all build run report test bench lint fuzz clean
 
 all: build
 
@@ -18,6 +18,11 @@ build:
 # (40 s against 45 s with one job on a 2-core machine).
 run: build
 	./$(BIN) run experiments/quickstart.hcl --keep-going --jobs 2
+
+# The quickstart's tables and figures as files in out/quickstart, from the
+# results `make run` stored (lethe report computes nothing).
+report: build
+	./$(BIN) report experiments/quickstart.hcl --out out/quickstart
 
 test:
 	$(GO) vet ./...
