@@ -17,7 +17,7 @@ func (t *Table) CSV(w io.Writer) error {
 	header := append([]string{}, t.Spec.Rows...)
 	cols := t.columns()
 	for _, col := range cols {
-		h := headingWithArrow(t.Spec.Values[col.v])
+		h := headingWithArrow(t.Spec.Values[col.v], t.competes(col.c, col.v))
 		if g := t.groupLabel(col.c); g != "" {
 			h = g + " · " + h
 		}

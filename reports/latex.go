@@ -57,7 +57,7 @@ func (t *Table) LaTeX(w io.Writer) error {
 	}
 	paper := t.anyPaper()
 	metricLine, metricRules := spans(func(c column) string { return fmt.Sprint(c.c, ".", c.v) },
-		func(c column) string { return latexHeading(t.Spec.Values[c.v]) })
+		func(c column) string { return latexHeading(t.Spec.Values[c.v], t.competes(c.c, c.v)) })
 	if !paper {
 		// The metric row is the last heading row: it names the row dimensions too.
 		head := make([]string, 0, nRows+len(cols))
@@ -65,7 +65,7 @@ func (t *Table) LaTeX(w io.Writer) error {
 			head = append(head, latexText(d))
 		}
 		for _, c := range cols {
-			head = append(head, latexHeading(t.Spec.Values[c.v]))
+			head = append(head, latexHeading(t.Spec.Values[c.v], t.competes(c.c, c.v)))
 		}
 		b.WriteString(strings.Join(head, " & ") + " \\\\\n")
 	} else {
@@ -110,9 +110,13 @@ func (t *Table) LaTeX(w io.Writer) error {
 	return err
 }
 
-// latexHeading is a metric's heading with its arrow in math mode.
-func latexHeading(metric string) string {
+// latexHeading is a metric's heading with, when arrow is set, its
+// direction's arrow in math mode.
+func latexHeading(metric string, arrow bool) string {
 	h := latexText(Heading(metric))
+	if !arrow {
+		return h
+	}
 	switch MetricDirection(metric) {
 	case LowerIsBetter:
 		h += " $\\downarrow$"

@@ -533,3 +533,36 @@ func TestFormatsAndSave(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// Before unlearning (Table 1) nothing competes: a column of reference
+// results has no direction, so its heading has no arrow and no cell is
+// bold; a column with competitors keeps its arrow.
+func TestReferenceColumnsHaveNoDirection(t *testing.T) {
+	var obs []Observation
+	for _, model := range []string{"ortho", "plain"} {
+		for _, arch := range []string{"resnet18", "vgg16_bn"} {
+			obs = append(obs, Observation{Dims: map[string]string{"models": model, "arch": arch, "method": "original", "seed": "0"},
+				Metrics: map[string]float64{"acc_forget": map[string]float64{"ortho": 0.96, "plain": 0.97}[model]}})
+		}
+	}
+	obs = append(obs, Observation{Dims: map[string]string{"models": "osp", "arch": "resnet18", "method": "osp", "seed": "0"},
+		Metrics: map[string]float64{"acc_forget": 0}})
+	tab, err := Build(Spec{Rows: []string{"arch"}, Columns: []string{"models"}, Values: []string{"acc_forget"}, Precision: 2, References: refs}, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"arch", "models=ortho · Acc_f (%)", "models=plain · Acc_f (%)", "models=osp · Acc_f (%) ↓"}
+	if h := tab.Header(); !slices.Equal(h, want) {
+		t.Errorf("header %q, want %q", h, want)
+	}
+	var b bytes.Buffer
+	if err := tab.LaTeX(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(b.String(), `$\downarrow$`) != 1 {
+		t.Errorf("latex arrows:\n%s", b.String())
+	}
+	if tab.anyBest() {
+		t.Error("a reference was marked best")
+	}
+}

@@ -94,9 +94,10 @@ func MetricDirection(metric string) Direction {
 	return knownMetrics[metric].dir
 }
 
-// headingWithArrow is the heading followed by the direction's arrow.
-func headingWithArrow(metric string) string {
-	if a := MetricDirection(metric).Arrow(); a != "" {
+// headingWithArrow is the heading followed by the direction's arrow when
+// arrow is set.
+func headingWithArrow(metric string, arrow bool) string {
+	if a := MetricDirection(metric).Arrow(); a != "" && arrow {
 		return Heading(metric) + " " + a
 	}
 	return Heading(metric)

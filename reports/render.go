@@ -115,7 +115,7 @@ func (t *Table) groupLabel(c int) string {
 func (t *Table) Header() []string {
 	h := append([]string{}, t.Spec.Rows...)
 	for _, col := range t.columns() {
-		s := headingWithArrow(t.Spec.Values[col.v])
+		s := headingWithArrow(t.Spec.Values[col.v], t.competes(col.c, col.v))
 		if g := t.groupLabel(col.c); g != "" {
 			s = g + " · " + s
 		}
@@ -128,6 +128,19 @@ func (t *Table) Header() []string {
 		h = append(h, s)
 	}
 	return h
+}
+
+// competes reports whether value v of column group c has any result that
+// is not a reference: only then does the metric's direction apply (a
+// column of models before unlearning, Table 1's, has no better or worse
+// forget accuracy), and only then does its heading carry the arrow.
+func (t *Table) competes(c, v int) bool {
+	for r := range t.RowLabels {
+		if t.Cells[r][c][v].Expected > 0 && !t.isReference(r, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // shownCell is one body cell: its text and whether it is best.
