@@ -58,12 +58,14 @@ func main() {
 		}
 		o.digits = append(o.digits, d)
 	}
-	// Dynamic OSP: the paper's ρ and s per round, attenuating batch norm
-	// too, measured after the activation, rounds until the forget samples
-	// are at 0%; then fine-tuning with the attenuated filters frozen and
-	// batch norm's statistics fixed (in training mode batch norm would
-	// renormalise the attenuated convolutions back to full strength).
-	o.dynParams = unlearn.Params{"ratio": 0.05, "strength": 0.4, "bn": "scale", "tap": "relu", "rounds": 50, "target": 0.0,
+	// Dynamic OSP: the paper's ρ and s per round over z-scored Δ of the
+	// whole network (scope global), attenuating batch norm too, measured
+	// after the activation on 256 + 256 samples, rounds until those forget
+	// samples are at 0%; then fine-tuning with the attenuated filters
+	// frozen and batch norm's statistics fixed (in training mode batch norm
+	// would renormalise the attenuated convolutions back to full strength).
+	o.dynParams = unlearn.Params{"ratio": 0.05, "strength": 0.4, "bn": "scale", "tap": "relu", "scope": "global",
+		"n_forget": 256, "n_retain": 256, "rounds": 50, "target": 0.0,
 		"finetune_epochs": o.ftEpochs, "finetune_lr": 0.001, "finetune_patience": 0, "finetune_freeze": true, "finetune_bn": "frozen"}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
