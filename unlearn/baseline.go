@@ -89,6 +89,8 @@ type EpochLoss struct {
 // TrainingRecord is the Details of a method that only trains: its passes.
 type TrainingRecord struct {
 	Epochs []EpochLoss `json:"epochs"`
+	// Stopped says why training ended before its last epoch, if it did.
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // beginSplit checks a request and splits its dataset by the forget

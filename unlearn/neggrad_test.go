@@ -2,6 +2,7 @@ package unlearn
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -28,4 +29,23 @@ func TestNegGradRaisesTheForgetLoss(t *testing.T) {
 		}
 		t.Logf("%v: forget loss %.3f → %.3f, retained %.3f", p, lossF0, lossF, lossR)
 	}
+}
+
+// Ascent that runs away stops with the last finite parameters and says
+// so, instead of failing or returning a broken model.
+func TestNegGradStopsWhenTheLossDiverges(t *testing.T) {
+	f := fixture(t)
+	res, err := mustNew(t, "neggrad", Params{"epochs": 50, "lr": 5}).Unlearn(context.Background(), f.request(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Model.Release()
+	rec := res.Details.(*TrainingRecord)
+	if !strings.Contains(rec.Stopped, "diverged") || len(rec.Epochs) >= 50 {
+		t.Fatalf("stopped %q after %d epochs", rec.Stopped, len(rec.Epochs))
+	}
+	if n := f.b.CountNonFinite(res.Model.Values()); n > 0 {
+		t.Errorf("the returned model holds %d non-finite parameters", n)
+	}
+	t.Log(rec.Stopped)
 }
