@@ -162,9 +162,10 @@ func TestBaselineParameterErrors(t *testing.T) {
 	}
 }
 
-// cheap are parameters that keep every method to a fraction of a second
-// on the fixture.
+// cheap are parameters that keep every method (OSP included, to check it
+// against the same contract) to a fraction of a second on the fixture.
 var cheap = map[string]Params{
+	"osp":             {"n_forget": 16},
 	"retrain":         {},
 	"ssd":             {},
 	"emni":            {"noise_steps": 5, "noise_copies": 2, "retain_per_class": 5},
