@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,14 +54,19 @@ func main() {
 	only := flag.String("methods", "", "comma-separated method names to run (empty: all)")
 	seed := flag.Uint64("seed", 1, "seed of the training data order and of every method")
 	perClass := flag.Int("per-class", 0, "keep only this many training and test images per class (0: all; a quick smoke run)")
+	repeat := flag.Int("repeat", 1, "run each method this many times and report the median time (the machine is shared: timings are noisy)")
 	flag.Parse()
-	if err := run(*epochs, *lambda, *cache, *forget, *only, *seed, *perClass); err != nil {
+	if *repeat < 1 {
+		fmt.Fprintln(os.Stderr, "error: -repeat must be at least 1")
+		os.Exit(2)
+	}
+	if err := run(*epochs, *lambda, *cache, *forget, *only, *seed, *perClass, *repeat); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(epochs int, lambda float64, cache string, forget int, only string, seed uint64, perClass int) error {
+func run(epochs int, lambda float64, cache string, forget int, only string, seed uint64, perClass, repeat int) error {
 	ctx := context.Background()
 	b, err := cpu.New(cpu.Options{})
 	if err != nil {
@@ -103,10 +109,20 @@ func run(epochs int, lambda float64, cache string, forget int, only string, seed
 			return err
 		}
 		start := time.Now()
-		res, err := meth.Unlearn(ctx, &unlearn.Request{Model: m, Forget: []int{forget}, Data: ds, Recipe: &recipe, Seed: seed})
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.label, err)
+		var res *unlearn.Result
+		var secs, ftSecs []float64
+		for i := 0; i < repeat; i++ {
+			if res != nil {
+				res.Model.Release()
+			}
+			res, err = meth.Unlearn(ctx, &unlearn.Request{Model: m, Forget: []int{forget}, Data: ds, Recipe: &recipe, Seed: seed})
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.label, err)
+			}
+			secs = append(secs, res.Seconds)
+			ftSecs = append(ftSecs, res.FinetuneSeconds)
 		}
+		res.Seconds, res.FinetuneSeconds = median(secs), median(ftSecs)
 		line, err := evaluate(ctx, res.Model, ds, forget)
 		res.Model.Release()
 		if err != nil {
@@ -117,7 +133,7 @@ func run(epochs int, lambda float64, cache string, forget int, only string, seed
 			ft = seconds(res.FinetuneSeconds)
 		}
 		fmt.Printf("| %s | %s | %s | %s |\n", r.label, line, seconds(res.Seconds), ft)
-		fmt.Fprintf(os.Stderr, "%s done in %.0fs wall\n", r.label, time.Since(start).Seconds())
+		fmt.Fprintf(os.Stderr, "%s done in %.0fs wall; unlearning times %v\n", r.label, time.Since(start).Seconds(), secs)
 		if _, seen := times[r.method]; !seen {
 			times[r.method] = res.Seconds
 		}
@@ -184,6 +200,13 @@ func evaluate(ctx context.Context, m *nn.Model, ds *data.Dataset, forget int) (s
 		return "", err
 	}
 	return fmt.Sprintf("%.2f%% | %.2f%% | %.3f", 100*accF, 100*accR, mia.Value), nil
+}
+
+// median of the repeated timings (the upper one of an even count).
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func seconds(s float64) string {
