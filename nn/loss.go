@@ -48,6 +48,10 @@ func (l *CrossEntropy) Mean(b Backend) float64 {
 	return b.Dot(l.losses.t.Data, ones) / float64(l.n)
 }
 
+// Release frees the loss's device buffers; the zero CrossEntropy (or a
+// released one) may be used again and allocates anew.
+func (l *CrossEntropy) Release(b Backend) { l.release(b) }
+
 func (l *CrossEntropy) release(b Backend) {
 	l.probs.release(b)
 	l.losses.release(b)

@@ -210,8 +210,11 @@ func checkForget(req *Request) error {
 	if len(req.Forget) == 0 {
 		return fmt.Errorf("no classes to forget")
 	}
+	if req.Data == nil {
+		return fmt.Errorf("the request has no dataset")
+	}
 	k := req.Model.Config.Classes
-	if req.Data != nil && req.Data.NumClasses() != k {
+	if req.Data.NumClasses() != k {
 		return fmt.Errorf("the model has %d classes but dataset %s has %d", k, req.Data.Kind, req.Data.NumClasses())
 	}
 	seen := map[int]bool{}
