@@ -32,6 +32,7 @@ var Methods = []Variant{
 			integer("finetune_patience", 1).atLeast(0).doc("epochs without retained-accuracy gain before stopping"),
 			boolean("finetune_freeze", false).doc("keep the attenuated filters (and their batch-norm channels) fixed while fine-tuning"),
 			str("finetune_bn", "train", "train", "frozen").doc("batch norm while fine-tuning: batch statistics (train) or the running ones, kept fixed (frozen)"),
+			boolean("finetune_reprune", false).doc("after fine-tuning, run the rounds again until the forget samples are back at the target"),
 		},
 	},
 	{

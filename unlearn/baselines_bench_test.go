@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkBaselines times every method (cheap settings) on the test
-// fixture: a quarter-width SmallCNN and 20 MNIST images per class. The
+// fixture: a quarter-width SmallCNN and 100 MNIST images per class. The
 // unlearning time proper is reported as unlearn-ms (Result.Seconds), the
 // whole call as ns/op. For the acceptance-scale comparison of OSP and SSD
 // see examples/baselines_mnist.

@@ -41,7 +41,7 @@ func fixture(t testing.TB) *baselineFixture {
 			blErr = err
 			return
 		}
-		if f.ds, err = data.Open(data.Config{Kind: "mnist", TrainPerClass: 20, TestPerClass: 10}); err != nil {
+		if f.ds, err = data.Open(data.Config{Kind: "mnist", TrainPerClass: 100, TestPerClass: 10}); err != nil {
 			blErr = err
 			return
 		}
@@ -50,7 +50,7 @@ func fixture(t testing.TB) *baselineFixture {
 			return
 		}
 		f.recipe = nn.TrainConfig{Epochs: 6, BatchSize: 16, OrthoLambda: 1e-3,
-			Optim: nn.OptimConfig{Name: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 5e-4}}
+			Optim: nn.OptimConfig{Name: "sgd", LR: 0.2, Momentum: 0.9, WeightDecay: 5e-4}, Schedule: nn.ScheduleConfig{Name: "cosine"}}
 		if _, err = nn.Train(context.Background(), f.model, f.ds.Train.TrainFeed(1), f.recipe); err != nil {
 			blErr = err
 			return

@@ -125,7 +125,7 @@ func TestBoundaryShrinkTrainsOnNeighbourLabels(t *testing.T) {
 	for _, n := range rec.NeighbourCounts {
 		total += n
 	}
-	if total != 20 || !(rec.CrossedFraction[0] > 0) {
-		t.Errorf("neighbour labels %v over 20 forget images; crossed %v", rec.NeighbourCounts, rec.CrossedFraction)
+	if total != 100 || !(rec.CrossedFraction[0] > 0) {
+		t.Errorf("neighbour labels %v over 100 forget images; crossed %v", rec.NeighbourCounts, rec.CrossedFraction)
 	}
 }

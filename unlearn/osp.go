@@ -32,6 +32,9 @@ type OSP struct {
 	// their batch-norm channels) fixed during fine-tuning, so the repair
 	// cannot grow back what was pruned.
 	FreezeAttenuated bool
+	// Reprune runs the rounds again after fine-tuning, until the forget
+	// samples are back at the target.
+	Reprune bool
 }
 
 func init() { register("osp", newOSP) }
@@ -59,6 +62,7 @@ func newOSP(p Params) (Method, error) {
 			FrozenBN:  g.str("finetune_bn", "train", "frozen") == "frozen",
 		},
 		FreezeAttenuated: g.bool("finetune_freeze"),
+		Reprune:          g.bool("finetune_reprune"),
 	}
 	tap, err := nn.ParseTapPoint(g.str("tap", "conv", "bn", "relu"))
 	if err == nil {
@@ -75,6 +79,9 @@ func newOSP(p Params) (Method, error) {
 	}
 	if o.Rounds < 1 {
 		g.fail("rounds", "%d: at least one round", o.Rounds)
+	}
+	if o.Reprune && (o.Finetune.Epochs == 0 || math.IsNaN(o.Target)) {
+		g.fail("finetune_reprune", "needs finetune_epochs > 0 and a target to prune back to")
 	}
 	if g.err != nil {
 		return nil, g.err
@@ -101,6 +108,9 @@ type OSPRecord struct {
 
 // OSPRound records one measure-select-attenuate round.
 type OSPRound struct {
+	// Phase is 0 for rounds before fine-tuning, 1 for the re-pruning after
+	// it (finetune_reprune).
+	Phase           int              `json:"phase"`
 	ForgetSampleAcc float64          `json:"forget_sample_acc"` // before this round's pruning
 	Layers          []LayerSelection `json:"layers"`
 }
@@ -153,42 +163,10 @@ func (o *OSP) Unlearn(ctx context.Context, req *Request) (*Result, error) {
 	}
 	meter := newActivationMeter(m, o.Tap)
 	defer meter.release()
-	secs, err := timed(m.Backend(), func() error {
-		for round := 0; round < o.Rounds; round++ {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			acc, err := meter.measure(probe, o.NForget)
-			if err != nil {
-				return err
-			}
-			if !math.IsNaN(o.Target) && acc <= o.Target {
-				rec.FinalForgetSampleAcc = acc
-				return nil
-			}
-			layers := o.selectAndAttenuate(m, meter.delta(o.NForget))
-			rec.Rounds = append(rec.Rounds, OSPRound{ForgetSampleAcc: acc, Layers: layers})
-			if req.Progress != nil {
-				req.Progress("osp rounds", round+1, o.Rounds)
-			}
-		}
-		rec.FinalForgetSampleAcc = math.NaN() // measured below, outside the clock
-		return nil
-	})
+	secs, err := o.prune(ctx, m, meter, probe, rec, 0, req.Progress)
 	if err != nil {
 		m.Release()
 		return nil, err
-	}
-	if math.IsNaN(rec.FinalForgetSampleAcc) {
-		if rec.FinalForgetSampleAcc, err = meter.measure(probe, o.NForget); err != nil {
-			m.Release()
-			return nil, err
-		}
-	}
-	for _, r := range rec.Rounds {
-		for _, l := range r.Layers {
-			rec.Selected += len(l.Filters)
-		}
 	}
 	res := &Result{Model: m, Method: "osp", Seconds: secs, Details: rec}
 	if o.Finetune.Epochs > 0 {
@@ -202,8 +180,59 @@ func (o *OSP) Unlearn(ctx context.Context, req *Request) (*Result, error) {
 			return nil, fmt.Errorf("osp: fine-tuning: %w", err)
 		}
 		rec.Finetune, res.FinetuneSeconds = epochs, ftSecs
+		if o.Reprune {
+			// The repair can bring some of the forget classes back through
+			// the unpruned filters and the classifier; prune again until the
+			// forget samples are back at the target.
+			more, err := o.prune(ctx, m, meter, probe, rec, 1, req.Progress)
+			if err != nil {
+				m.Release()
+				return nil, err
+			}
+			res.Seconds += more
+		}
+	}
+	for _, r := range rec.Rounds {
+		for _, l := range r.Layers {
+			rec.Selected += len(l.Filters)
+		}
 	}
 	return res, nil
+}
+
+// prune runs the measure-select-attenuate rounds on m, appending them to
+// rec with the given phase (0 before fine-tuning, 1 after), and returns
+// their device-synchronised wall clock. It then measures the forget-sample
+// accuracy into rec.FinalForgetSampleAcc (outside the clock when the
+// rounds ran out rather than meeting the target).
+func (o *OSP) prune(ctx context.Context, m *nn.Model, meter *activationMeter, probe *nn.Batch, rec *OSPRecord, phase int, progress func(string, int, int)) (float64, error) {
+	met := false
+	secs, err := timed(m.Backend(), func() error {
+		for round := 0; round < o.Rounds; round++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			acc, err := meter.measure(probe, o.NForget)
+			if err != nil {
+				return err
+			}
+			if !math.IsNaN(o.Target) && acc <= o.Target {
+				rec.FinalForgetSampleAcc, met = acc, true
+				return nil
+			}
+			layers := o.selectAndAttenuate(m, meter.delta(o.NForget))
+			rec.Rounds = append(rec.Rounds, OSPRound{Phase: phase, ForgetSampleAcc: acc, Layers: layers})
+			if progress != nil {
+				progress("osp rounds", round+1, o.Rounds)
+			}
+		}
+		return nil
+	})
+	if err != nil || met {
+		return secs, err
+	}
+	rec.FinalForgetSampleAcc, err = meter.measure(probe, o.NForget)
+	return secs, err
 }
 
 // freezeMask is 1 over the parameter vector except the attenuated

@@ -422,3 +422,41 @@ func TestOSPFinetuneFreezesAttenuatedFilters(t *testing.T) {
 		t.Fatal("without finetune_freeze the attenuated filters should train too")
 	}
 }
+
+// finetune_reprune runs the rounds again after fine-tuning, recorded as
+// phase 1, until the forget samples are back at the target.
+func TestOSPRepruneAfterFinetuning(t *testing.T) {
+	f := fixture(t)
+	p := Params{"ratio": 0.1, "strength": 0.6, "bn": "scale", "tap": "relu", "rounds": 30, "target": 0.0,
+		"n_forget": 40, "n_retain": 40, "finetune_epochs": 1, "finetune_lr": 0.05, "finetune_patience": 0,
+		"finetune_batch_size": 16, "finetune_reprune": true}
+	res, err := mustOSP(t, p).Unlearn(context.Background(), &Request{Model: f.model, Forget: []int{3}, Data: f.ds, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Model.Release()
+	rec := res.Details.(*OSPRecord)
+	phases := map[int]int{}
+	for _, r := range rec.Rounds {
+		phases[r.Phase]++
+	}
+	if phases[0] == 0 || rec.FinalForgetSampleAcc != 0 {
+		t.Fatalf("rounds per phase %v, final forget-sample accuracy %v (want 0)", phases, rec.FinalForgetSampleAcc)
+	}
+	// The returned (fine-tuned, re-pruned) model is at the target on the
+	// same probe samples.
+	o := mustOSP(t, p)
+	split, _ := f.ds.Unlearning(3)
+	probe, err := o.probeBatch(split, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meter := newActivationMeter(res.Model, nn.TapReLU)
+	defer meter.release()
+	if acc, err := meter.measure(probe, 40); err != nil || acc != 0 {
+		t.Fatalf("forget-sample accuracy of the returned model %v (%v), want 0", acc, err)
+	}
+	if _, err := New("osp", Params{"finetune_reprune": true, "target": 0.0}); err == nil || !strings.Contains(err.Error(), "finetune_epochs > 0") {
+		t.Errorf("reprune without fine-tuning: %v", err)
+	}
+}

@@ -96,8 +96,8 @@ func TestSSDDampensExactlyTheSelectedElements(t *testing.T) {
 	if d := rec.Dampened - dampened; d < 0 || d > borderline {
 		t.Errorf("record says %d dampened, the host count is %d (+%d borderline)", rec.Dampened, dampened, borderline)
 	}
-	if rec.ForgetBatches != 1 || rec.FullBatches != 4 { // 20 and 200 images in batches of 64
-		t.Errorf("batches %d / %d, want 1 / 4", rec.ForgetBatches, rec.FullBatches)
+	if rec.ForgetBatches != 2 || rec.FullBatches != 16 { // 100 and 1,000 images in batches of 64
+		t.Errorf("batches %d / %d, want 2 / 16", rec.ForgetBatches, rec.FullBatches)
 	}
 	t.Logf("%d dampened, %d kept, %d at the threshold, of %d", dampened, kept, borderline, len(w0))
 }
