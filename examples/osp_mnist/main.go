@@ -3,8 +3,8 @@
 // digit the original model, single-pass OSP at the paper's setting
 // (ρ = 0.05, s = 0.4), the best single-pass setting of a grid, and dynamic
 // OSP (rounds until the forget samples reach 0%) followed by one epoch of
-// fine-tuning on D_r. It prints Markdown tables of Acc_f and Acc_r on the
-// test split.
+// fine-tuning on D_r and pruning back to 0%. It prints Markdown tables of
+// Acc_f and Acc_r on the test split.
 //
 //	go run ./examples/osp_mnist                    # both models, every digit
 //	go run ./examples/osp_mnist -digits 0,3 -grid=false
@@ -63,10 +63,13 @@ func main() {
 	// after the activation on 256 + 256 samples, rounds until those forget
 	// samples are at 0%; then fine-tuning with the attenuated filters
 	// frozen and batch norm's statistics fixed (in training mode batch norm
-	// would renormalise the attenuated convolutions back to full strength).
+	// would renormalise the attenuated convolutions back to full strength),
+	// and pruning again until the forget samples are back at 0% (the repair
+	// brings part of the forget class back through the classifier).
 	o.dynParams = unlearn.Params{"ratio": 0.05, "strength": 0.4, "bn": "scale", "tap": "relu", "scope": "global",
 		"n_forget": 256, "n_retain": 256, "rounds": 50, "target": 0.0,
-		"finetune_epochs": o.ftEpochs, "finetune_lr": 0.001, "finetune_patience": 0, "finetune_freeze": true, "finetune_bn": "frozen"}
+		"finetune_epochs": o.ftEpochs, "finetune_lr": 0.001, "finetune_patience": 0, "finetune_freeze": true, "finetune_bn": "frozen",
+		"finetune_reprune": true}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
