@@ -27,7 +27,7 @@ func TestValidateQuickstart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("quickstart invalid: %v\n%s", err, errOut)
 	}
-	if !strings.Contains(out, `experiment "quickstart" is valid: 27 stages`) {
+	if !strings.Contains(out, `experiment "quickstart" is valid: 32 stages`) {
 		t.Errorf("output %q", out)
 	}
 }
@@ -91,7 +91,7 @@ func TestGraphFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(text, "\n")
-	if !strings.HasPrefix(lines[0], `experiment "quickstart": 27 stages`) ||
+	if !strings.HasPrefix(lines[0], `experiment "quickstart": 32 stages`) ||
 		!strings.Contains(text, "unlearn.osp[model=plain,ratio=0.05,seed=0]\n    <- model: train.plain[seed=0]\n") {
 		t.Errorf("text graph:\n%s", text)
 	}
