@@ -176,10 +176,12 @@ func TestReportJSONAgreesWithTheDatabase(t *testing.T) {
 		}
 		for _, metric := range []string{"acc_forget", "acc_retain", "time"} {
 			ck := cellKey{k["models"], ratio, model, metric}
-			expected[ck]++
+			// A metric the evaluation did not measure (a trained model's
+			// unlearning time) is no result the cell expects.
 			for _, s := range res.Metrics {
 				if p, ok := s.Last(); ok && s.Name == metric {
 					want[ck] = append(want[ck], p.Value)
+					expected[ck]++
 				}
 			}
 		}

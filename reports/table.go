@@ -81,7 +81,7 @@ type Spec struct {
 // Cell is one metric of one row and column group.
 type Cell struct {
 	Values   []float64 `json:"values"`   // one per result, in observation order
-	Expected int       `json:"expected"` // observations that fall into the cell
+	Expected int       `json:"expected"` // results the cell should hold: its observations that measured the metric or failed
 	Mean     float64   `json:"mean"`
 	Std      float64   `json:"std"` // sample standard deviation (n−1); 0 for one value
 	// Best marks the best shown value of its comparison (see Spec.Compare)
@@ -173,11 +173,15 @@ func Build(spec Spec, obs []Observation) (*Table, error) {
 		members[r][c] = append(members[r][c], i)
 		for v, name := range spec.Values {
 			cell := &t.Cells[r][c][v]
-			cell.Expected++
 			if o.Failed {
+				cell.Expected++
 				continue
 			}
+			// An evaluation that ran but has no value for a metric did not
+			// measure it (a trained model has no unlearning time; its notes
+			// say why): it is not a missing result of the cell.
 			if x, ok := o.Metrics[name]; ok && !math.IsNaN(x) {
+				cell.Expected++
 				cell.Values = append(cell.Values, x)
 			}
 		}
