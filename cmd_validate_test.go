@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"lethe/stages"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -138,5 +139,12 @@ func TestDoubleDash(t *testing.T) {
 	want := []string{"--var", "a=1", "--var-file=f", "--format", "dot", "-h", "x.hcl", "--", "-var"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestVersionNamesTheNumerics(t *testing.T) {
+	out, _, err := runCLI(t, "version")
+	if err != nil || !strings.Contains(out, "numerics "+stages.NumericsVersion) || !strings.HasPrefix(out, "lethe ") {
+		t.Fatalf("lethe version: %q, %v", out, err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"lethe/stages"
 )
 
 // version is set at build time by the Makefile (-ldflags "-X main.version=...").
@@ -57,7 +59,7 @@ func newVersionCmd() *cobra.Command {
 					}
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "lethe %s (%s, %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(cmd.OutOrStdout(), "lethe %s, numerics %s (%s, %s/%s)\n", v, stages.NumericsVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
 }
