@@ -2,12 +2,13 @@ package main
 
 import (
 	"bytes"
-	"lethe/stages"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"lethe/stages"
 )
 
 // runCLI runs the root command with args and returns stdout, stderr and
