@@ -87,7 +87,7 @@ func BenchmarkMemoryFlat(b *testing.B) {
 }
 
 // residentBytes reads the process's resident set size (Linux).
-func residentBytes(b *testing.B) float64 {
+func residentBytes(b testing.TB) float64 {
 	raw, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
 		b.Skip("no /proc/self/statm: resident memory is not measurable here")

@@ -153,8 +153,9 @@ func (b *Backend) buf(n int) []float32 {
 	return b.scratch[:n]
 }
 
-func check(op string, ok bool, format string, args ...any) {
-	if !ok {
-		panic(fmt.Sprintf("cpu.%s: %s", op, fmt.Sprintf(format, args...)))
-	}
+// fail panics with a message naming the op. Callers test their condition
+// first (if !cond { fail(...) }) so that the arguments are only boxed on
+// failure: a variadic check(cond, ...) allocated on every call of every op.
+func fail(op string, format string, args ...any) {
+	panic(fmt.Sprintf("cpu.%s: %s", op, fmt.Sprintf(format, args...)))
 }

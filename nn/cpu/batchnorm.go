@@ -13,14 +13,18 @@ import (
 func bnChecks(op string, n, c, hw int, x []float32, per ...[]float32) {
 	checkNCHW(op, x, n, c, hw, "x")
 	for _, p := range per {
-		check(op, p == nil || len(p) == c, "a per-channel buffer has %d values for %d channels", len(p), c)
+		if !(p == nil || len(p) == c) {
+			fail(op, "a per-channel buffer has %d values for %d channels", len(p), c)
+		}
 	}
 }
 
 // required panics with a clear message when a buffer the op cannot do
 // without is missing.
 func required(op, name string, b []float32) {
-	check(op, b != nil, "%s is nil", name)
+	if b == nil {
+		fail(op, "%s is nil", name)
+	}
 }
 
 func gammaAt(g []float32, c int) float32 {

@@ -165,12 +165,11 @@ func openOpenBLAS(names []string) (*blasLib, error) {
 		}
 		return p, nil
 	}
-	var cblasSgemm func(order, transA, transB, m, n, k int32, alpha float32, a unsafe.Pointer, lda int32, b unsafe.Pointer, ldb int32, beta float32, c unsafe.Pointer, ldc int32)
 	p, err := sym("cblas_sgemm")
 	if err != nil {
 		return nil, err
 	}
-	purego.RegisterFunc(&cblasSgemm, p)
+	cblasSgemm := bindSgemm(p)
 	info := BLASInfo{Name: "openblas", Library: path, CoreType: coreType, CoreTypeBy: coreBy}
 	var getString func() string
 	if p, err := sym("openblas_get_config"); err == nil {

@@ -11,14 +11,18 @@ import (
 func planeGrain(hw int) int { return max(1, elemGrain/max(hw, 1)) }
 
 func checkNCHW(op string, x []float32, n, c, hw int, what string) {
-	check(op, len(x) == n*c*hw, "%s has %d values, want n·c·hw = %d·%d·%d = %d", what, len(x), n, c, hw, n*c*hw)
+	if len(x) != n*c*hw {
+		fail(op, "%s has %d values, want n·c·hw = %d·%d·%d = %d", what, len(x), n, c, hw, n*c*hw)
+	}
 }
 
 // AddChannelBias: y[n,c,i] += bias[c].
 func (b *Backend) AddChannelBias(y, bias nn.Buf, n, c, hw int) {
 	Y, B := Floats(y), Floats(bias)
 	checkNCHW("AddChannelBias", Y, n, c, hw, "y")
-	check("AddChannelBias", len(B) == c, "bias has %d values for %d channels", len(B), c)
+	if len(B) != c {
+		fail("AddChannelBias", "bias has %d values for %d channels", len(B), c)
+	}
 	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			v := B[pl%c]
@@ -34,7 +38,9 @@ func (b *Backend) AddChannelBias(y, bias nn.Buf, n, c, hw int) {
 func (b *Backend) ChannelSum(dy nn.Buf, n, c, hw int, db nn.Buf) {
 	DY, DB := Floats(dy), Floats(db)
 	checkNCHW("ChannelSum", DY, n, c, hw, "dy")
-	check("ChannelSum", len(DB) == c, "db has %d values for %d channels", len(DB), c)
+	if len(DB) != c {
+		fail("ChannelSum", "db has %d values for %d channels", len(DB), c)
+	}
 	b.pool.split(c, planeGrain(n*hw), func(_, lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			var s float64
@@ -53,8 +59,12 @@ func (b *Backend) ChannelSum(dy nn.Buf, n, c, hw int, db nn.Buf) {
 func (b *Backend) ChannelMax(x nn.Buf, n, c, hw int, out nn.Buf) {
 	X, O := Floats(x), Floats(out)
 	checkNCHW("ChannelMax", X, n, c, hw, "x")
-	check("ChannelMax", len(O) == n*c, "out has %d values, want %d", len(O), n*c)
-	check("ChannelMax", hw > 0, "empty planes")
+	if len(O) != n*c {
+		fail("ChannelMax", "out has %d values, want %d", len(O), n*c)
+	}
+	if hw <= 0 {
+		fail("ChannelMax", "empty planes")
+	}
 	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			m := float32(math.Inf(-1))
@@ -75,8 +85,12 @@ func (b *Backend) ChannelMax(x nn.Buf, n, c, hw int, out nn.Buf) {
 func (b *Backend) ChannelMean(x nn.Buf, n, c, hw int, out nn.Buf) {
 	X, O := Floats(x), Floats(out)
 	checkNCHW("ChannelMean", X, n, c, hw, "x")
-	check("ChannelMean", len(O) == n*c, "out has %d values, want %d", len(O), n*c)
-	check("ChannelMean", hw > 0, "empty planes")
+	if len(O) != n*c {
+		fail("ChannelMean", "out has %d values, want %d", len(O), n*c)
+	}
+	if hw <= 0 {
+		fail("ChannelMean", "empty planes")
+	}
 	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			var s float64

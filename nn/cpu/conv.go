@@ -34,9 +34,15 @@ const flipMinChannels, flipMinHW = 16, 256
 var direct1x1MinPQ = 256
 
 func convChecks(op string, g nn.ConvGeom, x, w, y []float32) {
-	check(op, len(x) == g.N*g.C*g.H*g.W, "input has %d values, geometry %+v needs %d", len(x), g, g.N*g.C*g.H*g.W)
-	check(op, len(w) == g.K*g.C*g.R*g.S, "filter has %d values, geometry %+v needs %d", len(w), g, g.K*g.C*g.R*g.S)
-	check(op, len(y) == g.N*g.K*g.P*g.Q, "output has %d values, geometry %+v needs %d", len(y), g, g.N*g.K*g.P*g.Q)
+	if len(x) != g.N*g.C*g.H*g.W {
+		fail(op, "input has %d values, geometry %+v needs %d", len(x), g, g.N*g.C*g.H*g.W)
+	}
+	if len(w) != g.K*g.C*g.R*g.S {
+		fail(op, "filter has %d values, geometry %+v needs %d", len(w), g, g.K*g.C*g.R*g.S)
+	}
+	if len(y) != g.N*g.K*g.P*g.Q {
+		fail(op, "output has %d values, geometry %+v needs %d", len(y), g, g.N*g.K*g.P*g.Q)
+	}
 }
 
 func is1x1Direct(g nn.ConvGeom) bool {

@@ -18,7 +18,9 @@ func (b *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a nn.Buf
 }
 
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
-	check("Gemm", m >= 0 && n >= 0 && k >= 0, "negative size m=%d n=%d k=%d", m, n, k)
+	if !(m >= 0 && n >= 0 && k >= 0) {
+		fail("Gemm", "negative size m=%d n=%d k=%d", m, n, k)
+	}
 	ar, ac := m, k
 	if transA {
 		ar, ac = k, m
@@ -31,8 +33,12 @@ func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 		if rows == 0 || cols == 0 {
 			return
 		}
-		check("Gemm", ld >= cols, "ld%s = %d < %d columns", name, ld, cols)
-		check("Gemm", have >= (rows-1)*ld+cols, "%s has %d values, a %dx%d matrix with stride %d needs %d", name, have, rows, cols, ld, (rows-1)*ld+cols)
+		if !(ld >= cols) {
+			fail("Gemm", "ld%s = %d < %d columns", name, ld, cols)
+		}
+		if !(have >= (rows-1)*ld+cols) {
+			fail("Gemm", "%s has %d values, a %dx%d matrix with stride %d needs %d", name, have, rows, cols, ld, (rows-1)*ld+cols)
+		}
 	}
 	need(ar, ac, lda, la, "a")
 	need(br, bc, ldb, lb, "b")

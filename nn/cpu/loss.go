@@ -10,10 +10,16 @@ import (
 // the max subtracted before exponentiating.
 
 func lossChecks(op string, logits []float32, n, classes int, others ...[]float32) {
-	check(op, n >= 0 && classes > 0, "n = %d, classes = %d", n, classes)
-	check(op, len(logits) == n*classes, "logits have %d values, want %d·%d", len(logits), n, classes)
+	if !(n >= 0 && classes > 0) {
+		fail(op, "n = %d, classes = %d", n, classes)
+	}
+	if len(logits) != n*classes {
+		fail(op, "logits have %d values, want %d·%d", len(logits), n, classes)
+	}
 	for _, o := range others {
-		check(op, o == nil || len(o) == n*classes || len(o) == n, "a buffer has %d values for %d rows of %d classes", len(o), n, classes)
+		if !(o == nil || len(o) == n*classes || len(o) == n) {
+			fail(op, "a buffer has %d values for %d rows of %d classes", len(o), n, classes)
+		}
 	}
 }
 
@@ -44,7 +50,9 @@ func logSumExp(z []float32, invT float64) float64 {
 func (b *Backend) Softmax(logits, probs nn.Buf, n, classes int, invT float32) {
 	L, P := Floats(logits), Floats(probs)
 	lossChecks("Softmax", L, n, classes)
-	check("Softmax", len(P) == len(L), "probs have %d values, logits %d", len(P), len(L))
+	if len(P) != len(L) {
+		fail("Softmax", "probs have %d values, logits %d", len(P), len(L))
+	}
 	it := float64(invT)
 	b.pool.split(n, planeGrain(classes), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -64,10 +72,18 @@ func (b *Backend) Softmax(logits, probs nn.Buf, n, classes int, invT float32) {
 func (b *Backend) SoftmaxCrossEntropy(logits nn.Buf, labels nn.IntBuf, n, classes int, probs, losses, dlogits nn.Buf, scale float32) {
 	L, Y, P, LS, D := Floats(logits), Ints(labels), Floats(probs), Floats(losses), Floats(dlogits)
 	lossChecks("SoftmaxCrossEntropy", L, n, classes)
-	check("SoftmaxCrossEntropy", len(Y) == n, "%d labels for %d rows", len(Y), n)
-	check("SoftmaxCrossEntropy", P == nil || len(P) == len(L), "probs have %d values, logits %d", len(P), len(L))
-	check("SoftmaxCrossEntropy", LS == nil || len(LS) == n, "losses have %d values for %d rows", len(LS), n)
-	check("SoftmaxCrossEntropy", D == nil || len(D) == len(L), "dlogits have %d values, logits %d", len(D), len(L))
+	if len(Y) != n {
+		fail("SoftmaxCrossEntropy", "%d labels for %d rows", len(Y), n)
+	}
+	if !(P == nil || len(P) == len(L)) {
+		fail("SoftmaxCrossEntropy", "probs have %d values, logits %d", len(P), len(L))
+	}
+	if !(LS == nil || len(LS) == n) {
+		fail("SoftmaxCrossEntropy", "losses have %d values for %d rows", len(LS), n)
+	}
+	if !(D == nil || len(D) == len(L)) {
+		fail("SoftmaxCrossEntropy", "dlogits have %d values, logits %d", len(D), len(L))
+	}
 	nan := float32(math.NaN())
 	b.pool.split(n, planeGrain(classes), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -108,10 +124,18 @@ func (b *Backend) SoftmaxCrossEntropy(logits nn.Buf, labels nn.IntBuf, n, classe
 func (b *Backend) SoftTargetCrossEntropy(logits, targets nn.Buf, n, classes int, invT float32, probs, losses, dlogits nn.Buf, scale float32) {
 	L, T, P, LS, D := Floats(logits), Floats(targets), Floats(probs), Floats(losses), Floats(dlogits)
 	lossChecks("SoftTargetCrossEntropy", L, n, classes)
-	check("SoftTargetCrossEntropy", len(T) == len(L), "targets have %d values, logits %d", len(T), len(L))
-	check("SoftTargetCrossEntropy", P == nil || len(P) == len(L), "probs have %d values, logits %d", len(P), len(L))
-	check("SoftTargetCrossEntropy", LS == nil || len(LS) == n, "losses have %d values for %d rows", len(LS), n)
-	check("SoftTargetCrossEntropy", D == nil || len(D) == len(L), "dlogits have %d values, logits %d", len(D), len(L))
+	if len(T) != len(L) {
+		fail("SoftTargetCrossEntropy", "targets have %d values, logits %d", len(T), len(L))
+	}
+	if !(P == nil || len(P) == len(L)) {
+		fail("SoftTargetCrossEntropy", "probs have %d values, logits %d", len(P), len(L))
+	}
+	if !(LS == nil || len(LS) == n) {
+		fail("SoftTargetCrossEntropy", "losses have %d values for %d rows", len(LS), n)
+	}
+	if !(D == nil || len(D) == len(L)) {
+		fail("SoftTargetCrossEntropy", "dlogits have %d values, logits %d", len(D), len(L))
+	}
 	it := float64(invT)
 	b.pool.split(n, planeGrain(classes), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {

@@ -26,35 +26,45 @@ func (b *Backend) FreeInt(nn.IntBuf) {}
 // Upload copies src into dst; the lengths must match.
 func (b *Backend) Upload(dst nn.Buf, src []float32) {
 	d := Floats(dst)
-	check("Upload", len(d) == len(src), "%d values into a buffer of %d", len(src), len(d))
+	if len(d) != len(src) {
+		fail("Upload", "%d values into a buffer of %d", len(src), len(d))
+	}
 	copy(d, src)
 }
 
 // Download copies src into dst; the lengths must match.
 func (b *Backend) Download(dst []float32, src nn.Buf) {
 	s := Floats(src)
-	check("Download", len(s) == len(dst), "a buffer of %d values into %d", len(s), len(dst))
+	if len(s) != len(dst) {
+		fail("Download", "a buffer of %d values into %d", len(s), len(dst))
+	}
 	copy(dst, s)
 }
 
 // UploadInt copies src into dst; the lengths must match.
 func (b *Backend) UploadInt(dst nn.IntBuf, src []int32) {
 	d := Ints(dst)
-	check("UploadInt", len(d) == len(src), "%d values into a buffer of %d", len(src), len(d))
+	if len(d) != len(src) {
+		fail("UploadInt", "%d values into a buffer of %d", len(src), len(d))
+	}
 	copy(d, src)
 }
 
 // DownloadInt copies src into dst; the lengths must match.
 func (b *Backend) DownloadInt(dst []int32, src nn.IntBuf) {
 	s := Ints(src)
-	check("DownloadInt", len(s) == len(dst), "a buffer of %d values into %d", len(s), len(dst))
+	if len(s) != len(dst) {
+		fail("DownloadInt", "a buffer of %d values into %d", len(s), len(dst))
+	}
 	copy(dst, s)
 }
 
 // Copy copies src into dst; the lengths must match.
 func (b *Backend) Copy(dst, src nn.Buf) {
 	d, s := Floats(dst), Floats(src)
-	check("Copy", len(d) == len(s), "%d values into a buffer of %d", len(s), len(d))
+	if len(d) != len(s) {
+		fail("Copy", "%d values into a buffer of %d", len(s), len(d))
+	}
 	copy(d, s)
 }
 
@@ -78,7 +88,9 @@ func (b *Backend) Sync() error { return nil }
 
 func sameLen(op string, bufs ...[]float32) {
 	for _, x := range bufs[1:] {
-		check(op, len(x) == len(bufs[0]), "buffers of %d and %d values", len(bufs[0]), len(x))
+		if len(x) != len(bufs[0]) {
+			fail(op, "buffers of %d and %d values", len(bufs[0]), len(x))
+		}
 	}
 }
 
@@ -182,7 +194,9 @@ func (b *Backend) AddSquared(acc, x nn.Buf, alpha float32) {
 // AddDiag adds v to the diagonal of the n x n matrix x.
 func (b *Backend) AddDiag(x nn.Buf, n int, v float32) {
 	X := Floats(x)
-	check("AddDiag", len(X) >= n*n, "a %dx%d matrix in %d values", n, n, len(X))
+	if !(len(X) >= n*n) {
+		fail("AddDiag", "a %dx%d matrix in %d values", n, n, len(X))
+	}
 	for i := 0; i < n; i++ {
 		X[i*n+i] += v
 	}

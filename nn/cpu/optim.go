@@ -46,7 +46,9 @@ func (b *Backend) SGDStep(p, g, buf nn.Buf, lr, momentum, dampening, weightDecay
 func (b *Backend) AdamStep(p, g, m, v nn.Buf, lr, beta1, beta2, eps, weightDecay float32, step int, decoupled bool) {
 	P, G, M, V := Floats(p), Floats(g), Floats(m), Floats(v)
 	sameLen("AdamStep", P, G, M, V)
-	check("AdamStep", step >= 1, "step = %d, counts from 1", step)
+	if !(step >= 1) {
+		fail("AdamStep", "step = %d, counts from 1", step)
+	}
 	bc1 := 1 - math.Pow(float64(beta1), float64(step))
 	bc2 := 1 - math.Pow(float64(beta2), float64(step))
 	stepSize := float32(float64(lr) / bc1)

@@ -10,8 +10,12 @@ import (
 // worker owning whole planes.
 
 func poolChecks(op string, g nn.PoolGeom, x, y []float32) {
-	check(op, len(x) == g.N*g.C*g.H*g.W, "input has %d values, geometry %+v needs %d", len(x), g, g.N*g.C*g.H*g.W)
-	check(op, len(y) == g.N*g.C*g.P*g.Q, "output has %d values, geometry %+v needs %d", len(y), g, g.N*g.C*g.P*g.Q)
+	if len(x) != g.N*g.C*g.H*g.W {
+		fail(op, "input has %d values, geometry %+v needs %d", len(x), g, g.N*g.C*g.H*g.W)
+	}
+	if len(y) != g.N*g.C*g.P*g.Q {
+		fail(op, "output has %d values, geometry %+v needs %d", len(y), g, g.N*g.C*g.P*g.Q)
+	}
 }
 
 // window returns the input rows [h0, h1) and columns [w0, w1) that output
@@ -30,7 +34,9 @@ type poolWin struct{ nn.PoolGeom }
 func (b *Backend) MaxPoolForward(g nn.PoolGeom, x, y nn.Buf, argmax nn.IntBuf) {
 	X, Y, A := Floats(x), Floats(y), Ints(argmax)
 	poolChecks("MaxPoolForward", g, X, Y)
-	check("MaxPoolForward", len(A) == len(Y), "argmax has %d values, output %d", len(A), len(Y))
+	if len(A) != len(Y) {
+		fail("MaxPoolForward", "argmax has %d values, output %d", len(A), len(Y))
+	}
 	pw := poolWin{g}
 	hw, pq := g.H*g.W, g.P*g.Q
 	b.pool.split(g.N*g.C, planeGrain(hw), func(_, lo, hi int) {
@@ -138,7 +144,9 @@ func lastNaN(xs []float32, W, h0, h1, w0, w1 int) int {
 func (b *Backend) MaxPoolBackward(g nn.PoolGeom, dy nn.Buf, argmax nn.IntBuf, dx nn.Buf) {
 	DY, A, DX := Floats(dy), Ints(argmax), Floats(dx)
 	poolChecks("MaxPoolBackward", g, DX, DY)
-	check("MaxPoolBackward", len(A) == len(DY), "argmax has %d values, dy %d", len(A), len(DY))
+	if len(A) != len(DY) {
+		fail("MaxPoolBackward", "argmax has %d values, dy %d", len(A), len(DY))
+	}
 	hw, pq := g.H*g.W, g.P*g.Q
 	b.pool.split(g.N*g.C, planeGrain(hw), func(_, lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
