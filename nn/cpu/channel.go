@@ -67,16 +67,7 @@ func (b *Backend) ChannelMax(x nn.Buf, n, c, hw int, out nn.Buf) {
 	}
 	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
-			m := float32(math.Inf(-1))
-			for _, v := range X[pl*hw : (pl+1)*hw] {
-				if v > m || v != v {
-					m = v
-					if v != v {
-						break
-					}
-				}
-			}
-			O[pl] = m
+			O[pl] = planeMax(X[pl*hw : (pl+1)*hw])
 		}
 	})
 }
@@ -100,4 +91,23 @@ func (b *Backend) ChannelMean(x nn.Buf, n, c, hw int, out nn.Buf) {
 			O[pl] = float32(s / float64(hw))
 		}
 	})
+}
+
+// planeMax is the maximum of v (NaN if v holds one: the builtin max
+// propagates NaN), over four independent accumulators so the loop is not
+// one long dependency chain of compares.
+func planeMax(v []float32) float32 {
+	inf := float32(math.Inf(-1))
+	m0, m1, m2, m3 := inf, inf, inf, inf
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		m0 = max(m0, v[i])
+		m1 = max(m1, v[i+1])
+		m2 = max(m2, v[i+2])
+		m3 = max(m3, v[i+3])
+	}
+	for ; i < len(v); i++ {
+		m0 = max(m0, v[i])
+	}
+	return max(max(m0, m1), max(m2, m3))
 }
