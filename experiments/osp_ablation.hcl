@@ -217,27 +217,31 @@ unlearn "rounds_finetune" {
 # Fine-tuning with batch norm in training mode renormalises the attenuated
 # convolutions back to full strength, and the repair can bring the class
 # back through the classifier: fine-tune with batch norm's statistics and
-# the attenuated filters fixed, then prune back to the target (the
-# quickstart's dynamic OSP; docs/osp.md has the measurements).
+# the attenuated filters fixed, then prune back to the target, after the
+# whole fine-tuning or after each epoch (the quickstart's dynamic OSP;
+# docs/osp.md has the measurements).
 unlearn "repair" {
-  model             = [train.ortho, train.plain]
-  method            = "osp"
-  forget            = local.forget
-  ratio             = 0.05
-  strength          = 0.4
-  scope             = "global"
-  bn                = "scale"
-  tap               = "relu"
-  n_forget          = local.ci ? 100 : 256 # CI scale has 250 training images per class
-  n_retain          = local.ci ? 100 : 256
-  rounds            = 50
-  target            = 0
-  finetune_epochs   = 1
-  finetune_lr       = 0.001
-  finetune_patience = 0
-  finetune_freeze   = true
-  finetune_bn       = "frozen"
-  finetune_reprune  = true
+  model                       = [train.ortho, train.plain]
+  method                      = "osp"
+  forget                      = local.forget
+  ratio                       = 0.05
+  strength                    = 0.4
+  scope                       = "global"
+  bn                          = "scale"
+  tap                         = "conv"
+  n_forget                    = local.ci ? 100 : 256 # CI scale has 250 training images per class
+  n_retain                    = local.ci ? 100 : 256
+  rounds                      = 50
+  target                      = 0
+  finetune_epochs             = 2
+  finetune_lr                 = 0.001
+  finetune_patience           = 0
+  finetune_freeze             = true
+  finetune_bn                 = "frozen"
+  finetune_reprune            = true
+  sweep {
+    finetune_reprune_each_epoch = [false, true]
+  }
 }
 
 evaluate "lambda" {
@@ -271,7 +275,7 @@ report "lambda" {
 report "choices" {
   from      = evaluate.choices
   title     = "OSP's open choices, one at a time (ResNet-18, CIFAR-10, class 1, ratio 0.05, strength 0.4)"
-  rows      = ["ratio", "tap", "bn", "scope", "schedule", "rounds", "target", "n_forget", "finetune_epochs", "finetune_bn", "finetune_reprune"]
+  rows      = ["ratio", "tap", "bn", "scope", "schedule", "rounds", "target", "n_forget", "finetune_epochs", "finetune_bn", "finetune_reprune", "finetune_reprune_each_epoch"]
   columns   = ["model"]
   values    = ["acc_forget", "acc_retain", "time"]
   precision = 2

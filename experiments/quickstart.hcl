@@ -79,28 +79,30 @@ unlearn "osp" {
 }
 
 # Dynamic OSP: rounds of the paper's ρ and s over the whole network until
-# the forget samples are at 0%, then one epoch of fine-tuning on the
-# retained digits (attenuated filters and batch-norm statistics fixed) and
-# pruning back to 0% (see docs/experiments.md for why each option is there).
+# the forget samples are at 0%, then two epochs of fine-tuning on the
+# retained digits (attenuated filters and batch-norm statistics fixed),
+# each followed by pruning back to 0% (docs/osp.md says why each option
+# is there).
 unlearn "osp_dynamic" {
-  model             = [train.ortho, train.plain]
-  method            = "osp"
-  forget            = var.forget
-  ratio             = 0.05
-  strength          = 0.4
-  scope             = "global"
-  bn                = "scale"
-  tap               = "relu"
-  n_forget          = 256
-  n_retain          = 256
-  rounds            = 50
-  target            = 0
-  finetune_epochs   = 1
-  finetune_lr       = 0.001
-  finetune_patience = 0
-  finetune_freeze   = true
-  finetune_bn       = "frozen"
-  finetune_reprune  = true
+  model                       = [train.ortho, train.plain]
+  method                      = "osp"
+  forget                      = var.forget
+  ratio                       = 0.05
+  strength                    = 0.4
+  scope                       = "global"
+  bn                          = "scale"
+  tap                         = "conv"
+  n_forget                    = 256
+  n_retain                    = 256
+  rounds                      = 50
+  target                      = 0
+  finetune_epochs             = 2
+  finetune_lr                 = 0.001
+  finetune_patience           = 0
+  finetune_freeze             = true
+  finetune_bn                 = "frozen"
+  finetune_reprune            = true
+  finetune_reprune_each_epoch = true
 }
 
 # The gold standard: retrain each model from scratch without the forgotten

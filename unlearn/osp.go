@@ -35,6 +35,11 @@ type OSP struct {
 	// Reprune runs the rounds again after fine-tuning, until the forget
 	// samples are back at the target.
 	Reprune bool
+	// RepruneEachEpoch fine-tunes one epoch at a time and re-prunes after
+	// each, freezing what every re-pruning attenuated before the next
+	// epoch: each repair then has less to undo, so the last re-pruning
+	// takes fewer retained-class filters.
+	RepruneEachEpoch bool
 }
 
 func init() { register("osp", newOSP) }
@@ -63,6 +68,7 @@ func newOSP(p Params) (Method, error) {
 		},
 		FreezeAttenuated: g.bool("finetune_freeze"),
 		Reprune:          g.bool("finetune_reprune"),
+		RepruneEachEpoch: g.bool("finetune_reprune_each_epoch"),
 	}
 	tap, err := nn.ParseTapPoint(g.str("tap", "conv", "bn", "relu"))
 	if err == nil {
@@ -82,6 +88,9 @@ func newOSP(p Params) (Method, error) {
 	}
 	if o.Reprune && (o.Finetune.Epochs == 0 || math.IsNaN(o.Target)) {
 		g.fail("finetune_reprune", "needs finetune_epochs > 0 and a target to prune back to")
+	}
+	if o.RepruneEachEpoch && !o.Reprune {
+		g.fail("finetune_reprune_each_epoch", "needs finetune_reprune = true")
 	}
 	if g.err != nil {
 		return nil, g.err
@@ -108,8 +117,9 @@ type OSPRecord struct {
 
 // OSPRound records one measure-select-attenuate round.
 type OSPRound struct {
-	// Phase is 0 for rounds before fine-tuning, 1 for the re-pruning after
-	// it (finetune_reprune).
+	// Phase is 0 for rounds before fine-tuning, c+1 for the re-pruning
+	// after fine-tuning cycle c (finetune_reprune; one cycle unless
+	// finetune_reprune_each_epoch).
 	Phase           int              `json:"phase"`
 	ForgetSampleAcc float64          `json:"forget_sample_acc"` // before this round's pruning
 	Layers          []LayerSelection `json:"layers"`
@@ -170,26 +180,43 @@ func (o *OSP) Unlearn(ctx context.Context, req *Request) (*Result, error) {
 	}
 	res := &Result{Model: m, Method: "osp", Seconds: secs, Details: rec}
 	if o.Finetune.Epochs > 0 {
-		ft := o.Finetune
-		if o.FreezeAttenuated {
-			ft.Freeze = o.freezeMask(m, rec)
+		// Without re-pruning after each epoch, one cycle holds them all.
+		cycles, perCycle := 1, o.Finetune.Epochs
+		if o.RepruneEachEpoch {
+			cycles, perCycle = o.Finetune.Epochs, 1
 		}
-		epochs, ftSecs, err := finetuneOnRetained(ctx, m, split, req, ft)
-		if err != nil {
-			m.Release()
-			return nil, fmt.Errorf("osp: fine-tuning: %w", err)
-		}
-		rec.Finetune, res.FinetuneSeconds = epochs, ftSecs
-		if o.Reprune {
-			// The repair can bring some of the forget classes back through
-			// the unpruned filters and the classifier; prune again until the
-			// forget samples are back at the target.
-			more, err := o.prune(ctx, m, meter, probe, rec, 1, req.Progress)
+		for c := 0; c < cycles; c++ {
+			ft := o.Finetune
+			ft.Epochs = perCycle
+			// The exponential schedule runs on over the cycles.
+			ft.LR = o.Finetune.LR * math.Pow(o.Finetune.Gamma, float64(c*perCycle))
+			if o.FreezeAttenuated {
+				ft.Freeze = o.freezeMask(m, rec)
+			}
+			epochs, ftSecs, err := finetuneOnRetained(ctx, m, split, req, ft)
 			if err != nil {
 				m.Release()
-				return nil, err
+				return nil, fmt.Errorf("osp: fine-tuning: %w", err)
 			}
-			res.Seconds += more
+			for _, e := range epochs {
+				if e.Epoch == 0 && c > 0 {
+					continue
+				}
+				e.Epoch += c * perCycle
+				rec.Finetune = append(rec.Finetune, e)
+			}
+			res.FinetuneSeconds += ftSecs
+			if o.Reprune {
+				// The repair can bring some of the forget classes back
+				// through the unpruned filters and the classifier; prune
+				// again until the forget samples are back at the target.
+				more, err := o.prune(ctx, m, meter, probe, rec, 1+c, req.Progress)
+				if err != nil {
+					m.Release()
+					return nil, err
+				}
+				res.Seconds += more
+			}
 		}
 	}
 	for _, r := range rec.Rounds {

@@ -2,6 +2,7 @@ package unlearn
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -458,5 +459,85 @@ func TestOSPRepruneAfterFinetuning(t *testing.T) {
 	}
 	if _, err := New("osp", Params{"finetune_reprune": true, "target": 0.0}); err == nil || !strings.Contains(err.Error(), "finetune_epochs > 0") {
 		t.Errorf("reprune without fine-tuning: %v", err)
+	}
+}
+
+// finetune_reprune_each_epoch fine-tunes one epoch at a time, re-pruning
+// after each (phases 1, 2, ...), with the exponential schedule running on
+// over the epochs and the filters of phase 0 kept frozen throughout.
+func TestOSPRepruneEachEpoch(t *testing.T) {
+	f := fixture(t)
+	p := Params{"ratio": 0.1, "strength": 0.6, "bn": "keep", "tap": "relu", "rounds": 30, "target": 0.0,
+		"n_forget": 40, "n_retain": 40, "finetune_epochs": 2, "finetune_lr": 0.01, "finetune_gamma": 0.5,
+		"finetune_patience": 0, "finetune_batch_size": 16, "finetune_freeze": true, "finetune_bn": "train",
+		"finetune_reprune": true, "finetune_reprune_each_epoch": true}
+	b := f.model.Backend()
+	before := nn.ToHost(b, &nn.Tensor{Shape: []int{f.model.NumParams()}, Data: f.model.Values()})
+	res, err := mustOSP(t, p).Unlearn(context.Background(), &Request{Model: f.model, Forget: []int{3}, Data: f.ds, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Model.Release()
+	rec := res.Details.(*OSPRecord)
+	if rec.FinalForgetSampleAcc != 0 {
+		t.Fatalf("final forget-sample accuracy %v, want 0", rec.FinalForgetSampleAcc)
+	}
+	var got []string
+	for _, e := range rec.Finetune {
+		got = append(got, fmt.Sprintf("%d@%g", e.Epoch, e.LR))
+	}
+	if want := "0@0 1@0.01 2@0.005"; strings.Join(got, " ") != want {
+		t.Errorf("fine-tuning epochs %q, want %q (one record per epoch, lr decaying over the cycles)", strings.Join(got, " "), want)
+	}
+	// Batch norm in training mode brings the class back in each epoch
+	// (bn = keep), so each epoch is followed by re-pruning.
+	phases := map[int]int{}
+	for _, r := range rec.Rounds {
+		phases[r.Phase]++
+	}
+	if len(phases) != 3 || phases[0] == 0 || phases[1] == 0 || phases[2] == 0 {
+		t.Errorf("rounds per phase %v, want some in each of 0 (before), 1 and 2 (after each epoch)", phases)
+	}
+	// A filter attenuated in phase 0 and never again is its original
+	// weights times its scale: neither epoch trained it.
+	after := nn.ToHost(b, &nn.Tensor{Shape: []int{f.model.NumParams()}, Data: res.Model.Values()})
+	scale := map[[2]int]float64{}
+	again := map[[2]int]bool{}
+	for _, r := range rec.Rounds {
+		for u, l := range r.Layers {
+			for i, k := range l.Filters {
+				key := [2]int{u, k}
+				if r.Phase == 0 {
+					if s, ok := scale[key]; ok {
+						scale[key] = s * l.Scale[i]
+					} else {
+						scale[key] = l.Scale[i]
+					}
+				} else {
+					again[key] = true
+				}
+			}
+		}
+	}
+	checked := 0
+	for key, s := range scale {
+		if again[key] {
+			continue
+		}
+		unit := res.Model.Units[key[0]]
+		per := unit.Conv.Weight.Numel() / unit.Conv.Out
+		off := unit.Conv.Weight.Offset + key[1]*per
+		for i := 0; i < per; i++ {
+			if want := float64(before[off+i]) * s; math.Abs(float64(after[off+i])-want) > 1e-5*math.Max(1, math.Abs(want)) {
+				t.Fatalf("unit %d filter %d weight %d: %v, want %v (frozen, scaled by %v)", key[0], key[1], i, after[off+i], want, s)
+			}
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no filter attenuated only before fine-tuning; the fixture does not exercise the freeze")
+	}
+	if _, err := New("osp", Params{"finetune_reprune_each_epoch": true, "finetune_epochs": 1, "target": 0.0}); err == nil || !strings.Contains(err.Error(), "needs finetune_reprune") {
+		t.Errorf("each-epoch re-pruning without finetune_reprune: %v", err)
 	}
 }
