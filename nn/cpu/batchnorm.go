@@ -50,17 +50,12 @@ func (b *Backend) BatchNormTrain(n, c, hw int, x, gamma, beta, y, runMean, runVa
 		for ch := lo; ch < hi; ch++ {
 			var s float64
 			for i := 0; i < n; i++ {
-				for _, v := range X[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-					s += float64(v)
-				}
+				s += sum64(X[(i*c+ch)*hw : (i*c+ch+1)*hw])
 			}
 			mean := s / float64(count)
 			var ss float64
 			for i := 0; i < n; i++ {
-				for _, v := range X[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-					d := float64(v) - mean
-					ss += d * d
-				}
+				ss += sumSquaredDev64(X[(i*c+ch)*hw:(i*c+ch+1)*hw], mean)
 			}
 			variance := ss / float64(count)
 			invStd := 1 / math.Sqrt(variance+float64(eps))
@@ -134,11 +129,9 @@ func (b *Backend) BatchNormBackward(n, c, hw int, x, dy, gamma, saveMean, saveIn
 			mean, invStd := float64(SM[ch]), float64(SI[ch])
 			var sdy, sdyx float64
 			for i := 0; i < n; i++ {
-				xs := X[(i*c+ch)*hw : (i*c+ch+1)*hw]
-				for j, d := range DY[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-					sdy += float64(d)
-					sdyx += float64(d) * (float64(xs[j]) - mean)
-				}
+				a, b := sumsDyDev64(DY[(i*c+ch)*hw:(i*c+ch+1)*hw], X[(i*c+ch)*hw:(i*c+ch+1)*hw], mean)
+				sdy += a
+				sdyx += b
 			}
 			// Σ dy·x̂ = invStd · Σ dy·(x − mean).
 			sdyxhat := sdyx * invStd
@@ -201,4 +194,68 @@ func (b *Backend) BatchNormEvalBackward(n, c, hw int, x, dy, gamma, runMean, run
 			}
 		}
 	})
+}
+
+// The reductions below keep four float64 accumulators: one accumulator is
+// a chain of dependent additions, bound by the adder's latency, while four
+// independent chains let the CPU overlap them (batch norm's statistics were
+// a tenth of a SmallCNN training step with one).
+
+// sum64 is Σ xs in float64.
+func sum64(xs []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		v := xs[i : i+4 : i+4]
+		s0 += float64(v[0])
+		s1 += float64(v[1])
+		s2 += float64(v[2])
+		s3 += float64(v[3])
+	}
+	for ; i < len(xs); i++ {
+		s0 += float64(xs[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sumSquaredDev64 is Σ (x − mean)² in float64.
+func sumSquaredDev64(xs []float32, mean float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		v := xs[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(v[0])-mean, float64(v[1])-mean, float64(v[2])-mean, float64(v[3])-mean
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(xs); i++ {
+		d := float64(xs[i]) - mean
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sumsDyDev64 is Σ dy and Σ dy·(x − mean) in float64; len(xs) = len(dy).
+func sumsDyDev64(dy, xs []float32, mean float64) (float64, float64) {
+	xs = xs[:len(dy)]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	i := 0
+	for ; i+4 <= len(dy); i += 4 {
+		d, v := dy[i:i+4:i+4], xs[i:i+4:i+4]
+		a0 += float64(d[0])
+		a1 += float64(d[1])
+		a2 += float64(d[2])
+		a3 += float64(d[3])
+		b0 += float64(d[0]) * (float64(v[0]) - mean)
+		b1 += float64(d[1]) * (float64(v[1]) - mean)
+		b2 += float64(d[2]) * (float64(v[2]) - mean)
+		b3 += float64(d[3]) * (float64(v[3]) - mean)
+	}
+	for ; i < len(dy); i++ {
+		a0 += float64(dy[i])
+		b0 += float64(dy[i]) * (float64(xs[i]) - mean)
+	}
+	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
 }
