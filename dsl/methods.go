@@ -33,7 +33,7 @@ var Methods = []Variant{
 			boolean("finetune_freeze", false).doc("keep the attenuated filters (and their batch-norm channels) fixed while fine-tuning"),
 			str("finetune_bn", "train", "train", "frozen").doc("batch norm while fine-tuning: batch statistics (train) or the running ones, kept fixed (frozen)"),
 			boolean("finetune_reprune", false).doc("after fine-tuning, run the rounds again until the forget samples are back at the target"),
-			boolean("finetune_reprune_each_epoch", false).doc("fine-tune one epoch at a time and re-prune after each (needs finetune_reprune)"),
+			boolean("finetune_reprune_each_epoch", false).doc("fine-tune one epoch at a time and re-prune after each (needs finetune_reprune; every epoch runs, finetune_patience does not stop them)"),
 		},
 	},
 	{
