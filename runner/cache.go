@@ -294,23 +294,11 @@ func (c *Cache) Keys() ([]string, error) {
 	}
 	var keys []string
 	for _, e := range entries {
-		if e.IsDir() && isKey(e.Name()) {
+		if e.IsDir() && tracking.IsSHA256Hex(e.Name()) {
 			keys = append(keys, e.Name())
 		}
 	}
 	return keys, nil
-}
-
-func isKey(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // Lock takes the lock of key, waiting (until ctx ends) while another

@@ -339,7 +339,7 @@ func matchForce(exp *dsl.Experiment, patterns []string) (map[string]bool, error)
 	for _, pat := range patterns {
 		n := 0
 		for _, st := range exp.Stages {
-			if pat == st.Address || pat == st.Kind+"."+st.Name || globMatch(pat, st.Address) {
+			if pat == st.Address || pat == st.Kind+"."+st.Name || tracking.GlobMatch(pat, st.Address) {
 				out[st.Address] = true
 				n++
 			}
@@ -349,32 +349,4 @@ func matchForce(exp *dsl.Experiment, patterns []string) (map[string]bool, error)
 		}
 	}
 	return out, nil
-}
-
-// globMatch matches name against pattern, where '*' is any run of
-// characters and '?' one character; everything else, brackets included,
-// matches itself.
-func globMatch(pattern, name string) bool {
-	p, s := []rune(pattern), []rune(name)
-	pi, si, star, mark := 0, 0, -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
-			pi++
-			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }

@@ -122,7 +122,7 @@ func (s *Store) Runs(f Filter) ([]Run, error) {
 		if err != nil {
 			return nil, s.errf("list runs: %w", err)
 		}
-		if f.Address != "" && !globMatch(f.Address, r.Address) {
+		if f.Address != "" && !GlobMatch(f.Address, r.Address) {
 			continue
 		}
 		out = append(out, r)
@@ -381,9 +381,11 @@ func tail(f *os.File, n int) ([]string, error) {
 	return lines, nil
 }
 
-// globMatch matches name against pattern, where '*' is any run of
-// characters and '?' any one character.
-func globMatch(pattern, name string) bool {
+// GlobMatch matches name against pattern, where '*' is any run of
+// characters and '?' any one character; everything else, brackets
+// included, matches itself (stage addresses contain brackets, so
+// path.Match does not fit).
+func GlobMatch(pattern, name string) bool {
 	p, s := []rune(pattern), []rune(name)
 	// Iterative matching with backtracking to the last '*': linear in
 	// practice, never exponential.

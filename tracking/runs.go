@@ -298,7 +298,7 @@ func (s *Store) AddArtifact(id RunID, a Artifact) error {
 	if a.Path == "" {
 		return fmt.Errorf("tracking: artifact of run %d has no path", id)
 	}
-	if !isHexSHA256(a.SHA256) {
+	if !IsSHA256Hex(a.SHA256) {
 		return fmt.Errorf("tracking: artifact %s of run %d: sha256 %q is not 64 lower-case hex digits", a.Path, id, a.SHA256)
 	}
 	if a.Bytes < 0 {
@@ -318,7 +318,9 @@ func (s *Store) AddArtifact(id RunID, a Artifact) error {
 	})
 }
 
-func isHexSHA256(s string) bool {
+// IsSHA256Hex reports whether s is a sha256 in lower-case hex, as artifact
+// checksums and cache keys are.
+func IsSHA256Hex(s string) bool {
 	if len(s) != 64 {
 		return false
 	}

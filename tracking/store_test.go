@@ -561,8 +561,8 @@ func TestGlobMatch(t *testing.T) {
 		{"é?", "éü", true},
 	}
 	for _, c := range cases {
-		if got := globMatch(c.p, c.s); got != c.want {
-			t.Errorf("globMatch(%q, %q) = %v, want %v", c.p, c.s, got, c.want)
+		if got := GlobMatch(c.p, c.s); got != c.want {
+			t.Errorf("GlobMatch(%q, %q) = %v, want %v", c.p, c.s, got, c.want)
 		}
 	}
 }

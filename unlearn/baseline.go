@@ -64,19 +64,6 @@ func validate(method string, p Params) error {
 	return nil
 }
 
-// boolean reads a true/false parameter.
-func (g *getter) boolean(name string) bool {
-	v, ok := g.value(name)
-	if !ok {
-		return false
-	}
-	b, isBool := v.(bool)
-	if !isBool {
-		g.fail(name, "want true or false, got %v", v)
-	}
-	return b
-}
-
 // EpochLoss records one epoch (or one pass) of a training-based method.
 type EpochLoss struct {
 	Phase   string  `json:"phase"` // e.g. "impair", "repair", "forget-max", "retain"

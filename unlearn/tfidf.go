@@ -40,7 +40,7 @@ func newTFIDF(p Params) (Method, error) {
 		PruneLowest:    g.str("prune", "top", "lowest") == "lowest",
 		FinetuneEpochs: g.int("finetune_epochs"),
 		Finetune: nn.OptimConfig{Name: "sgd", LR: g.float("finetune_lr"), Momentum: g.float("finetune_momentum"),
-			WeightDecay: g.float("finetune_weight_decay"), Nesterov: g.boolean("finetune_nesterov")},
+			WeightDecay: g.float("finetune_weight_decay"), Nesterov: g.bool("finetune_nesterov")},
 		FinetuneBatch: g.int("finetune_batch_size"),
 	}
 	if nb := g.optFloat("batches"); !math.IsNaN(nb) {

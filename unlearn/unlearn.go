@@ -147,6 +147,7 @@ func (g *getter) int(name string) int {
 	return int(f)
 }
 
+// bool reads a true/false parameter.
 func (g *getter) bool(name string) bool {
 	v, ok := g.value(name)
 	if !ok {

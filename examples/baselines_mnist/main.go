@@ -20,6 +20,7 @@ import (
 	"lethe/metrics"
 	"lethe/nn"
 	"lethe/nn/cpu"
+	"lethe/stages"
 	"lethe/unlearn"
 )
 
@@ -171,17 +172,7 @@ func trained(ctx context.Context, b nn.Backend, ds *data.Dataset, recipe nn.Trai
 // on D_f.
 func evaluate(ctx context.Context, m *nn.Model, ds *data.Dataset, forget int) (string, error) {
 	outputs := func(s data.Subset) (metrics.Outputs, error) {
-		var probs []float32
-		var labels []int32
-		err := nn.Predict(ctx, m, s.EvalFeed(), 500, func(p []float32, y []int32) error {
-			probs = append(probs, p...)
-			labels = append(labels, y...)
-			return nil
-		})
-		if err != nil {
-			return metrics.Outputs{}, err
-		}
-		return metrics.NewOutputs(probs, labels, m.Config.Classes)
+		return stages.Predict(ctx, m, s.EvalFeed(), 500)
 	}
 	train, err := outputs(ds.Train)
 	if err != nil {
