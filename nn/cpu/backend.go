@@ -42,10 +42,14 @@ type Backend struct {
 	threads int
 	blas    *blasLib
 	pool    *workers
-	// scratch is the convolutions' reusable buffer (im2col columns, GEMM
-	// output); it grows to the largest layer's need and is never shrunk,
-	// so memory stays flat across training steps.
-	scratch []float32
+	// scratch holds each worker's reusable convolution buffer (im2col
+	// columns, GEMM output); each grows to the largest layer's need and is
+	// never shrunk, so memory stays flat across training steps.
+	scratch [][]float32
+	// partials holds the filter-gradient sums of workers 1.. (worker 0
+	// adds into dw itself), reduced into dw after each backward-filter
+	// pass.
+	partials [][]float32
 	// flipped holds the spatially flipped, channel-transposed filters of
 	// a stride-1 backward-data pass.
 	flipped []float32
@@ -93,6 +97,9 @@ func New(opts Options) (*Backend, error) {
 		threads: threads,
 		blas:    lib,
 		pool:    newWorkers(threads),
+
+		scratch:  make([][]float32, threads),
+		partials: make([][]float32, threads),
 	}
 	runtime.AddCleanup(b, func(p *workers) { p.stop() }, b.pool)
 	return b, nil
@@ -145,12 +152,25 @@ func (b *Backend) Describe() string {
 	return fmt.Sprintf("cpu: %s, %d logical CPUs, %d threads per op\n  ISA: %s\n  BLAS: %s", i.Model, i.Cores, i.Threads, i.Features, i.BLAS)
 }
 
-// buf returns the scratch buffer with n values (contents undefined).
-func (b *Backend) buf(n int) []float32 {
-	if cap(b.scratch) < n {
-		b.scratch = make([]float32, n)
+// buf returns worker w's scratch buffer with n values (contents
+// undefined).
+func (b *Backend) buf(w, n int) []float32 {
+	return growBuf(b.scratch, w, n)
+}
+
+// partial returns worker w's filter-gradient buffer with n values
+// (contents undefined).
+func (b *Backend) partial(w, n int) []float32 {
+	return growBuf(b.partials, w, n)
+}
+
+// growBuf returns bufs[w][:n], growing slot w as needed. The slots are
+// made in New, so workers touch only their own.
+func growBuf(bufs [][]float32, w, n int) []float32 {
+	if cap(bufs[w]) < n {
+		bufs[w] = make([]float32, n)
 	}
-	return b.scratch[:n]
+	return bufs[w][:n]
 }
 
 // fail panics with a message naming the op. Callers test their condition
