@@ -212,6 +212,9 @@ func TestConvScratchIsReused(t *testing.T) {
 	}
 	step()
 	before := scratchBytes(be)
+	if before == 0 {
+		t.Fatal("no scratch buffer after a step")
+	}
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	const steps = 20
@@ -232,5 +235,9 @@ func TestConvScratchIsReused(t *testing.T) {
 }
 
 func scratchBytes(be *Backend) int {
-	return 4 * (cap(be.scratch) + cap(be.flipped))
+	n := cap(be.flipped)
+	for w := range be.scratch {
+		n += cap(be.scratch[w]) + cap(be.partials[w])
+	}
+	return 4 * n
 }
