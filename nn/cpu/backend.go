@@ -66,6 +66,9 @@ func New(opts Options) (*Backend, error) {
 	if threads == 0 {
 		threads = defaultThreads()
 	}
+	if threads > maxThreads {
+		return nil, fmt.Errorf("cpu backend: Threads = %d, at most %d", threads, maxThreads)
+	}
 	var names []string
 	if opts.Library != "" {
 		names = []string{opts.Library}
