@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"lethe/nn"
 )
@@ -50,6 +51,11 @@ type Backend struct {
 	// adds into dw itself), reduced into dw after each backward-filter
 	// pass.
 	partials [][]float32
+	// taps holds the current convolution's filter positions.
+	taps []tap
+	// nextChunk is the next chunk to claim in a dynamically scheduled
+	// convolution.
+	nextChunk atomic.Int64
 	// flipped holds the spatially flipped, channel-transposed filters of
 	// a stride-1 backward-data pass.
 	flipped []float32

@@ -1,10 +1,6 @@
 package cpu
 
-import (
-	"sync/atomic"
-
-	"lethe/nn"
-)
+import "lethe/nn"
 
 // Convolution is im2col + GEMM. The columns of several images are laid
 // side by side, col[C·R·S, nb·P·Q], so that one GEMM covers a chunk of nb
@@ -77,7 +73,7 @@ func chunkImages(g nn.ConvGeom, n int) int {
 // forChunks calls fn(w, inner, n0, cnt) for consecutive chunks of the
 // batch: worker w's images [n0, n0+cnt), whose steps may use `inner`
 // workers (all of them when the batch is run chunk by chunk, 1 when each
-// worker has its own images). It returns how many workers took images.
+// worker has its own images).
 //
 // Dynamic: the workers claim chunks as they go, so a worker slowed by the
 // machine does not hold the other up (measured on the 2-core VM: ResNet-18
@@ -86,18 +82,19 @@ func chunkImages(g nn.ConvGeom, n int) int {
 // alone, so results do not depend on which worker took it. Static: worker
 // w always takes the same images, for sums that must not depend on timing
 // (the filter gradient is summed per worker).
-func (b *Backend) forChunks(g nn.ConvGeom, dynamic bool, fn func(w, inner, n0, cnt int)) int {
+func (b *Backend) forChunks(g nn.ConvGeom, dynamic bool, fn func(w, inner, n0, cnt int)) {
 	outer := min(b.threads, g.N)
 	if outer <= 1 {
 		nb := chunkImages(g, g.N)
 		for n0 := 0; n0 < g.N; n0 += nb {
 			fn(0, b.threads, n0, min(nb, g.N-n0))
 		}
-		return 1
+		return
 	}
 	if dynamic {
 		nb := chunkImages(g, (g.N+outer-1)/outer)
-		var next atomic.Int64
+		next := &b.nextChunk
+		next.Store(0)
 		b.pool.run(outer, func(w int) {
 			for {
 				n0 := int(next.Add(1)-1) * nb
@@ -107,7 +104,7 @@ func (b *Backend) forChunks(g nn.ConvGeom, dynamic bool, fn func(w, inner, n0, c
 				fn(w, 1, n0, min(nb, g.N-n0))
 			}
 		})
-		return outer
+		return
 	}
 	b.pool.run(outer, func(w int) {
 		lo, hi := w*g.N/outer, (w+1)*g.N/outer
@@ -116,7 +113,6 @@ func (b *Backend) forChunks(g nn.ConvGeom, dynamic bool, fn func(w, inner, n0, c
 			fn(w, 1, n0, min(nb, hi-n0))
 		}
 	})
-	return outer
 }
 
 // spread calls fn over [0, total) in one piece, or cut into contiguous
@@ -161,6 +157,7 @@ func (b *Backend) flipFilters(g nn.ConvGeom, w []float32) []float32 {
 func (b *Backend) convForward(g nn.ConvGeom, X, Wt, Y []float32) {
 	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
 	direct := is1x1Direct(g)
+	taps := b.convTaps(g)
 	b.forChunks(g, true, func(w, inner, n0, cnt int) {
 		if direct {
 			b.gemm(false, false, g.K, pq, g.C, 1, Wt, g.C, X[n0*chw:], pq, 0, Y[n0*kpq:], pq, inner)
@@ -169,7 +166,7 @@ func (b *Backend) convForward(g nn.ConvGeom, X, Wt, Y []float32) {
 		cols := cnt * pq
 		col := b.buf(w, (crs+g.K)*cols)
 		col, out := col[:crs*cols], col[crs*cols:]
-		b.im2col(g, X[n0*chw:], cnt, col, inner)
+		b.im2col(g, taps, X[n0*chw:], cnt, col, inner)
 		if cnt == 1 {
 			b.gemm(false, false, g.K, pq, crs, 1, Wt, crs, col, cols, 0, Y[n0*kpq:], pq, inner)
 			return
@@ -203,6 +200,7 @@ func (b *Backend) ConvBackwardData(g nn.ConvGeom, w, dy, dx nn.Buf) {
 		return
 	}
 	direct := is1x1Direct(g)
+	taps := b.convTaps(g)
 	b.forChunks(g, true, func(w, inner, n0, cnt int) {
 		if direct {
 			b.gemm(true, false, g.C, pq, g.K, 1, Wt, g.C, DY[n0*kpq:], pq, 0, DX[n0*chw:], pq, inner)
@@ -217,7 +215,7 @@ func (b *Backend) ConvBackwardData(g nn.ConvGeom, w, dy, dx nn.Buf) {
 			src, ld = dyg, cols
 		}
 		b.gemm(true, false, crs, cols, g.K, 1, Wt, crs, src, ld, 0, dcol, cols, inner)
-		b.col2im(g, dcol, cnt, DX[n0*chw:], inner)
+		b.col2im(g, taps, dcol, cnt, DX[n0*chw:], inner)
 	})
 }
 
@@ -227,6 +225,7 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 	convChecks("ConvBackwardFilter", g, X, DW, DY)
 	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
 	direct := is1x1Direct(g)
+	taps := b.convTaps(g)
 	gemmChunk := func(w, inner, n0, cnt int, beta float32, dst []float32) {
 		if direct {
 			b.gemm(false, true, g.K, g.C, pq, 1, DY[n0*kpq:], pq, X[n0*chw:], pq, beta, dst, g.C, inner)
@@ -235,7 +234,7 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 		cols := cnt * pq
 		buf := b.buf(w, (crs+g.K)*cols)
 		col, dyg := buf[:crs*cols], buf[crs*cols:]
-		b.im2col(g, X[n0*chw:], cnt, col, inner)
+		b.im2col(g, taps, X[n0*chw:], cnt, col, inner)
 		src, ld := DY[n0*kpq:], pq
 		if cnt > 1 {
 			b.gatherImages(g.K, pq, cnt, DY[n0*kpq:], dyg, inner)
@@ -246,16 +245,13 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 	// Worker 0 adds into dw; the others sum into their own buffers first
 	// (beta 0 on their first chunk), added to dw in worker order below, so
 	// the result is the same from run to run for a given thread count.
-	first := make([]bool, b.threads)
-	for i := range first {
-		first[i] = i > 0
-	}
-	outer := b.forChunks(g, false, func(w, inner, n0, cnt int) {
+	outer := min(b.threads, g.N)
+	b.forChunks(g, false, func(w, inner, n0, cnt int) {
 		dst, beta := DW, float32(1)
 		if w > 0 {
 			dst = b.partial(w, len(DW))
-			if first[w] {
-				beta, first[w] = 0, false
+			if n0 == w*g.N/outer { // the worker's first chunk
+				beta = 0
 			}
 		}
 		gemmChunk(w, inner, n0, cnt, beta, dst)
@@ -315,19 +311,11 @@ type tap struct {
 	r, s, plo, phi, qlo, qhi, off int
 }
 
-// maxStackTaps covers kernels up to 8x8 without allocating.
-const maxStackTaps = 64
-
-// convTaps fills buf (or a new slice when the kernel is larger) with the
-// R·S taps in (r, s) order. Computed once per call: the ranges need
-// divisions, too slow to redo for every plane of a deep layer.
-func convTaps(g nn.ConvGeom, buf *[maxStackTaps]tap) []tap {
-	var taps []tap
-	if g.R*g.S <= maxStackTaps {
-		taps = buf[:0]
-	} else {
-		taps = make([]tap, 0, g.R*g.S)
-	}
+// convTaps returns the R·S taps in (r, s) order, in the backend's reusable
+// slice. An op computes them once and hands them to every chunk: the
+// ranges need divisions, too slow to redo for every plane of a deep layer.
+func (b *Backend) convTaps(g nn.ConvGeom) []tap {
+	taps := b.taps[:0]
 	for r := 0; r < g.R; r++ {
 		plo, phi := validRange(g.P, g.H, g.Stride, g.Pad, r)
 		for s := 0; s < g.S; s++ {
@@ -338,6 +326,7 @@ func convTaps(g nn.ConvGeom, buf *[maxStackTaps]tap) []tap {
 			taps = append(taps, tap{r: r, s: s, plo: plo, phi: phi, qlo: qlo, qhi: qhi, off: (r-g.Pad)*g.W + s - g.Pad})
 		}
 	}
+	b.taps = taps
 	return taps
 }
 
@@ -345,10 +334,8 @@ func convTaps(g nn.ConvGeom, buf *[maxStackTaps]tap) []tap {
 // col[C·R·S, cnt·P·Q]: row (c,r,s), column j·P·Q + p·Q + q holds
 // x[j, c, p·stride−pad+r, q·stride−pad+s], or 0 in the padding. Every
 // value of col is written, so col needs no clearing.
-func (b *Backend) im2col(g nn.ConvGeom, x []float32, cnt int, col []float32, inner int) {
+func (b *Backend) im2col(g nn.ConvGeom, taps []tap, x []float32, cnt int, col []float32, inner int) {
 	pq, hw, cols, rs := g.P*g.Q, g.H*g.W, cnt*g.P*g.Q, g.R*g.S
-	var tapBuf [maxStackTaps]tap
-	taps := convTaps(g, &tapBuf)
 	// Output and input rows have the same stride, so each tap's valid
 	// values form one contiguous run at a constant offset.
 	contiguous := g.Stride == 1 && g.Q == g.W
@@ -422,10 +409,8 @@ func clearEdges(d []float32, lo, hi int) {
 // the sums of their columns' values. With stride 1 and Q == W it first
 // zeroes the column entries that fall in the padding (col is scratch), so
 // that each (c,r,s) row adds into dx as one contiguous run.
-func (b *Backend) col2im(g nn.ConvGeom, col []float32, cnt int, dx []float32, inner int) {
+func (b *Backend) col2im(g nn.ConvGeom, taps []tap, col []float32, cnt int, dx []float32, inner int) {
 	pq, hw, cols, rs := g.P*g.Q, g.H*g.W, cnt*g.P*g.Q, g.R*g.S
-	var tapBuf [maxStackTaps]tap
-	taps := convTaps(g, &tapBuf)
 	contiguous := g.Stride == 1 && g.Q == g.W
 	// Channels outer, images inner, as in im2col: col's rows are read
 	// front to back.
