@@ -34,7 +34,7 @@ var convTargetCols = 1024
 
 // flipMinChannels and flipMinHW gate the flipped-filter backward-data
 // path (see ConvBackwardData).
-const flipMinChannels, flipMinHW = 16, 256
+const flipMinChannels, flipMinHW = 16, 64
 
 // direct1x1MinPQ: a 1x1, stride-1, unpadded convolution is a plain GEMM on
 // each image's [C, H·W] matrix, no im2col, when H·W is at least this wide.
@@ -192,9 +192,10 @@ func (b *Backend) ConvBackwardData(g nn.ConvGeom, w, dy, dx nn.Buf) {
 		// with the filters flipped in space and transposed in channels,
 		// padded by R−1−pad. That trades col2im's scalar scatter-add for
 		// im2col's copies. Measured (one thread, CPU time): 64ch 32x32
-		// −17%, 128ch 16x16 −12%, but 8x8 and 4x4 planes gain nothing, and
-		// with few input channels the GEMM has too few rows (3 → 64
-		// stem: 4x slower), hence the thresholds.
+		// −17%, 128ch 16x16 −12%; with channel-major im2col (2 threads,
+		// best of three) 256ch 8x8 −8%, but 512ch 4x4 +10%; and with few
+		// input channels the GEMM has too few rows (3 → 64 stem: 4x
+		// slower), hence the thresholds.
 		g2 := nn.ConvGeom{N: g.N, C: g.K, H: g.P, W: g.Q, K: g.C, R: g.R, S: g.S, Stride: 1, Pad: g.R - 1 - g.Pad, P: g.H, Q: g.W}
 		b.convForward(g2, DY, b.flipFilters(g, Wt), DX)
 		return
