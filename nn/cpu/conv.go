@@ -321,10 +321,11 @@ func (b *Backend) convTaps(g nn.ConvGeom) []tap {
 		plo, phi := validRange(g.P, g.H, g.Stride, g.Pad, r)
 		for s := 0; s < g.S; s++ {
 			qlo, qhi := validRange(g.Q, g.W, g.Stride, g.Pad, s)
+			t := tap{r: r, s: s, plo: plo, phi: phi, qlo: qlo, qhi: qhi, off: (r-g.Pad)*g.W + s - g.Pad}
 			if qlo >= qhi {
-				plo, phi = 0, 0
+				t.plo, t.phi = 0, 0 // no valid column: the whole row is padding
 			}
-			taps = append(taps, tap{r: r, s: s, plo: plo, phi: phi, qlo: qlo, qhi: qhi, off: (r-g.Pad)*g.W + s - g.Pad})
+			taps = append(taps, t)
 		}
 	}
 	b.taps = taps

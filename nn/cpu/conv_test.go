@@ -115,7 +115,8 @@ func naiveConvBackwardFilter(g nn.ConvGeom, x, dy, dw0 []float32) (dw, scale []f
 // a non-square one, strides 1 and 2, paddings 0/1/3, non-square inputs, a
 // 1x1 stride-1 case wide enough for the direct GEMM path, a padding so
 // large that some windows see only zeros, and "same" convolutions (Q = W)
-// with square and non-square kernels, which take im2col's contiguous path.
+// with square and non-square kernels, which take im2col's contiguous path,
+// and planes so small that some taps see only padding.
 var convGeoms = [][9]int{
 	// n, c, h, w, k, r, s, stride, pad
 	{1, 1, 5, 5, 1, 1, 1, 1, 0},
@@ -137,6 +138,10 @@ var convGeoms = [][9]int{
 	{3, 16, 16, 16, 5, 3, 3, 1, 1},
 	{2, 17, 18, 16, 3, 5, 5, 1, 0},
 	{2, 16, 16, 17, 4, 3, 3, 1, 2},
+	// Taps whose columns all fall in the padding next to taps that do
+	// not (ResNet-18's last stage on 8x8 inputs: 2x2 → 1x1, stride 2).
+	{2, 3, 2, 2, 4, 3, 3, 2, 1},
+	{3, 2, 3, 2, 3, 3, 3, 2, 1},
 }
 
 func geomName(g nn.ConvGeom) string {
