@@ -48,15 +48,9 @@ func (b *Backend) BatchNormTrain(n, c, hw int, x, gamma, beta, y, runMean, runVa
 	count := n * hw
 	b.pool.split(c, planeGrain(count), func(_, lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			var s float64
-			for i := 0; i < n; i++ {
-				s += sum64(X[(i*c+ch)*hw : (i*c+ch+1)*hw])
-			}
-			mean := s / float64(count)
-			var ss float64
-			for i := 0; i < n; i++ {
-				ss += sumSquaredDev64(X[(i*c+ch)*hw:(i*c+ch+1)*hw], mean)
-			}
+			xc := X[ch*hw:]
+			mean := chanSum(xc, n, hw, c*hw) / float64(count)
+			ss := chanSumSqDev(xc, n, hw, c*hw, mean)
 			variance := ss / float64(count)
 			invStd := 1 / math.Sqrt(variance+float64(eps))
 			scale := float32(invStd) * gammaAt(G, ch)
@@ -64,13 +58,7 @@ func (b *Backend) BatchNormTrain(n, c, hw int, x, gamma, beta, y, runMean, runVa
 			if Bt != nil {
 				shift += Bt[ch]
 			}
-			for i := 0; i < n; i++ {
-				src := X[(i*c+ch)*hw : (i*c+ch+1)*hw]
-				dst := Y[(i*c+ch)*hw : (i*c+ch+1)*hw]
-				for j, v := range src {
-					dst[j] = v*scale + shift
-				}
-			}
+			chanAffine(Y[ch*hw:], xc, n, hw, c*hw, scale, shift)
 			if SM != nil {
 				SM[ch] = float32(mean)
 			}
@@ -127,12 +115,7 @@ func (b *Backend) BatchNormBackward(n, c, hw int, x, dy, gamma, saveMean, saveIn
 	b.pool.split(c, planeGrain(count), func(_, lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mean, invStd := float64(SM[ch]), float64(SI[ch])
-			var sdy, sdyx float64
-			for i := 0; i < n; i++ {
-				a, b := sumsDyDev64(DY[(i*c+ch)*hw:(i*c+ch+1)*hw], X[(i*c+ch)*hw:(i*c+ch+1)*hw], mean)
-				sdy += a
-				sdyx += b
-			}
+			sdy, sdyx := chanSumsDyDev(DY[ch*hw:], X[ch*hw:], n, hw, c*hw, mean)
 			// Σ dy·x̂ = invStd · Σ dy·(x − mean).
 			sdyxhat := sdyx * invStd
 			if DG != nil {
@@ -146,15 +129,7 @@ func (b *Backend) BatchNormBackward(n, c, hw int, x, dy, gamma, saveMean, saveIn
 			meanDy := sdy / float64(count)
 			// x̂·Σ(dy·x̂)/M = (x − mean)·invStd²·Σ(dy·(x−mean))/M
 			coef := invStd * invStd * sdyx / float64(count)
-			kf, mdy, cf, mf := float32(k), float32(meanDy), float32(coef), float32(mean)
-			for i := 0; i < n; i++ {
-				xs := X[(i*c+ch)*hw : (i*c+ch+1)*hw]
-				ds := DY[(i*c+ch)*hw : (i*c+ch+1)*hw]
-				dst := DX[(i*c+ch)*hw : (i*c+ch+1)*hw]
-				for j, d := range ds {
-					dst[j] = kf * (d - mdy - (xs[j]-mf)*cf)
-				}
-			}
+			chanBNBackward(DX[ch*hw:], DY[ch*hw:], X[ch*hw:], n, hw, c*hw, float32(k), float32(meanDy), float32(coef), float32(mean))
 		}
 	})
 }

@@ -1,0 +1,246 @@
+//go:build cgo && amd64
+
+package cpu
+
+/*
+#cgo CFLAGS: -O2
+#include <immintrin.h>
+#include <stdint.h>
+
+static int lethe_have_avx2(void) {
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+__attribute__((target("avx2,fma")))
+static double lethe_hsum(__m256d a) {
+	__m128d s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+	return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+// Sums keep four 4-wide float64 accumulators: 16 values a step, and four
+// independent chains so the adds' latency overlaps.
+__attribute__((target("avx2,fma")))
+static double lethe_chan_sum(const float *x, long n, long hw, long stride) {
+	__m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+	double tail = 0;
+	for (long i = 0; i < n; i++) {
+		const float *p = x + i * stride;
+		long j = 0;
+		for (; j + 16 <= hw; j += 16) {
+			__m256 v = _mm256_loadu_ps(p + j), w = _mm256_loadu_ps(p + j + 8);
+			a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+			a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+			a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(w)));
+			a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(w, 1)));
+		}
+		for (; j < hw; j++) tail += p[j];
+	}
+	return lethe_hsum(_mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3))) + tail;
+}
+
+__attribute__((target("avx2,fma")))
+static double lethe_chan_sumsqdev(const float *x, long n, long hw, long stride, double mean) {
+	__m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, m = _mm256_set1_pd(mean);
+	double tail = 0;
+	for (long i = 0; i < n; i++) {
+		const float *p = x + i * stride;
+		long j = 0;
+		for (; j + 16 <= hw; j += 16) {
+			__m256 v = _mm256_loadu_ps(p + j), w = _mm256_loadu_ps(p + j + 8);
+			__m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m);
+			__m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m);
+			__m256d d2 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(w)), m);
+			__m256d d3 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(w, 1)), m);
+			a0 = _mm256_fmadd_pd(d0, d0, a0);
+			a1 = _mm256_fmadd_pd(d1, d1, a1);
+			a2 = _mm256_fmadd_pd(d2, d2, a2);
+			a3 = _mm256_fmadd_pd(d3, d3, a3);
+		}
+		for (; j < hw; j++) {
+			double d = (double)p[j] - mean;
+			tail += d * d;
+		}
+	}
+	return lethe_hsum(_mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3))) + tail;
+}
+
+__attribute__((target("avx2,fma")))
+static void lethe_chan_sums_dydev(const float *dy, const float *x, long n, long hw, long stride, double mean, double *out) {
+	__m256d a0 = _mm256_setzero_pd(), a1 = a0, b0 = a0, b1 = a0, m = _mm256_set1_pd(mean);
+	double ta = 0, tb = 0;
+	for (long i = 0; i < n; i++) {
+		const float *d = dy + i * stride, *p = x + i * stride;
+		long j = 0;
+		for (; j + 8 <= hw; j += 8) {
+			__m256 dv = _mm256_loadu_ps(d + j), xv = _mm256_loadu_ps(p + j);
+			__m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(dv));
+			__m256d d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(dv, 1));
+			__m256d x0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), m);
+			__m256d x1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)), m);
+			a0 = _mm256_add_pd(a0, d0);
+			a1 = _mm256_add_pd(a1, d1);
+			b0 = _mm256_fmadd_pd(d0, x0, b0);
+			b1 = _mm256_fmadd_pd(d1, x1, b1);
+		}
+		for (; j < hw; j++) {
+			ta += d[j];
+			tb += (double)d[j] * ((double)p[j] - mean);
+		}
+	}
+	out[0] = lethe_hsum(_mm256_add_pd(a0, a1)) + ta;
+	out[1] = lethe_hsum(_mm256_add_pd(b0, b1)) + tb;
+}
+
+__attribute__((target("avx2,fma")))
+static void lethe_chan_affine(float *dst, const float *x, long n, long hw, long stride, float scale, float shift) {
+	__m256 s = _mm256_set1_ps(scale), t = _mm256_set1_ps(shift);
+	for (long i = 0; i < n; i++) {
+		float *d = dst + i * stride;
+		const float *p = x + i * stride;
+		long j = 0;
+		for (; j + 8 <= hw; j += 8)
+			_mm256_storeu_ps(d + j, _mm256_fmadd_ps(_mm256_loadu_ps(p + j), s, t));
+		for (; j < hw; j++) d[j] = __builtin_fmaf(p[j], scale, shift);
+	}
+}
+
+__attribute__((target("avx2,fma")))
+static void lethe_chan_bn_backward(float *dx, const float *dy, const float *x, long n, long hw, long stride,
+                                   float k, float mdy, float coef, float mean) {
+	__m256 kv = _mm256_set1_ps(k), mv = _mm256_set1_ps(mdy), cv = _mm256_set1_ps(coef), mn = _mm256_set1_ps(mean);
+	for (long i = 0; i < n; i++) {
+		float *o = dx + i * stride;
+		const float *d = dy + i * stride, *p = x + i * stride;
+		long j = 0;
+		for (; j + 8 <= hw; j += 8) {
+			__m256 xm = _mm256_sub_ps(_mm256_loadu_ps(p + j), mn);
+			__m256 r = _mm256_fnmadd_ps(xm, cv, _mm256_sub_ps(_mm256_loadu_ps(d + j), mv));
+			_mm256_storeu_ps(o + j, _mm256_mul_ps(kv, r));
+		}
+		for (; j < hw; j++) o[j] = k * __builtin_fmaf(-(p[j] - mean), coef, d[j] - mdy);
+	}
+}
+
+// ReLU keeps x where x > 0 or x is NaN ("not less or equal", unordered
+// true), else +0: Go's max(x, 0), -0 included.
+__attribute__((target("avx2,fma")))
+static void lethe_relu(const float *x, float *y, long n) {
+	__m256 z = _mm256_setzero_ps();
+	long i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i);
+		_mm256_storeu_ps(y + i, _mm256_and_ps(v, _mm256_cmp_ps(v, z, _CMP_NLE_UQ)));
+	}
+	for (; i < n; i++) y[i] = x[i] > 0 || x[i] != x[i] ? x[i] : 0;
+}
+
+__attribute__((target("avx2,fma")))
+static void lethe_relu_backward(const float *y, const float *dy, float *dx, long n) {
+	__m256 z = _mm256_setzero_ps();
+	long i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 m = _mm256_cmp_ps(_mm256_loadu_ps(y + i), z, _CMP_GT_OQ);
+		_mm256_storeu_ps(dx + i, _mm256_and_ps(m, _mm256_loadu_ps(dy + i)));
+	}
+	for (; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+}
+
+__attribute__((target("avx2,fma")))
+static void lethe_add(float *d, const float *a, const float *b, long n) {
+	long i = 0;
+	for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+	for (; i < n; i++) d[i] = a[i] + b[i];
+}
+*/
+import "C"
+
+import "unsafe"
+
+// haveAVX2 says whether the AVX2 kernels run (the CPU has AVX2 and FMA).
+// Measured on the 2-core Zen 4 VM (BenchmarkBatchNorm, 32x64x1024, both
+// cores): batch-norm forward 2.15 → 0.66 ms, backward 2.61 → 1.26 ms (Go's
+// compiler does not vectorise); training steps, median of paired runs
+// against the Go kernels, ResNet-18 +4.5%, SmallCNN +10.6%.
+var haveAVX2 = C.lethe_have_avx2() != 0
+
+func fp(s []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(s))) }
+
+// span checks that a channel's n planes fit in s (the C side does not).
+func span(s []float32, n, hw, stride int) []float32 {
+	if n == 0 || hw == 0 {
+		return nil
+	}
+	return s[:(n-1)*stride+hw]
+}
+
+func chanSum(x []float32, n, hw, stride int) float64 {
+	if !haveAVX2 || n*hw == 0 {
+		return chanSumGo(x, n, hw, stride)
+	}
+	x = span(x, n, hw, stride)
+	return float64(C.lethe_chan_sum(fp(x), C.long(n), C.long(hw), C.long(stride)))
+}
+
+func chanSumSqDev(x []float32, n, hw, stride int, mean float64) float64 {
+	if !haveAVX2 || n*hw == 0 {
+		return chanSumSqDevGo(x, n, hw, stride, mean)
+	}
+	x = span(x, n, hw, stride)
+	return float64(C.lethe_chan_sumsqdev(fp(x), C.long(n), C.long(hw), C.long(stride), C.double(mean)))
+}
+
+func chanSumsDyDev(dy, x []float32, n, hw, stride int, mean float64) (float64, float64) {
+	if !haveAVX2 || n*hw == 0 {
+		return chanSumsDyDevGo(dy, x, n, hw, stride, mean)
+	}
+	dy, x = span(dy, n, hw, stride), span(x, n, hw, stride)
+	var out [2]C.double
+	C.lethe_chan_sums_dydev(fp(dy), fp(x), C.long(n), C.long(hw), C.long(stride), C.double(mean), &out[0])
+	return float64(out[0]), float64(out[1])
+}
+
+func chanAffine(dst, x []float32, n, hw, stride int, scale, shift float32) {
+	if !haveAVX2 || n*hw == 0 {
+		chanAffineGo(dst, x, n, hw, stride, scale, shift)
+		return
+	}
+	dst, x = span(dst, n, hw, stride), span(x, n, hw, stride)
+	C.lethe_chan_affine(fp(dst), fp(x), C.long(n), C.long(hw), C.long(stride), C.float(scale), C.float(shift))
+}
+
+func chanBNBackward(dx, dy, x []float32, n, hw, stride int, k, mdy, coef, mean float32) {
+	if !haveAVX2 || n*hw == 0 {
+		chanBNBackwardGo(dx, dy, x, n, hw, stride, k, mdy, coef, mean)
+		return
+	}
+	dx, dy, x = span(dx, n, hw, stride), span(dy, n, hw, stride), span(x, n, hw, stride)
+	C.lethe_chan_bn_backward(fp(dx), fp(dy), fp(x), C.long(n), C.long(hw), C.long(stride), C.float(k), C.float(mdy), C.float(coef), C.float(mean))
+}
+
+func relu(x, y []float32) {
+	if !haveAVX2 || len(x) == 0 {
+		reluGo(x, y)
+		return
+	}
+	y = y[:len(x)]
+	C.lethe_relu(fp(x), fp(y), C.long(len(x)))
+}
+
+func reluBackward(y, dy, dx []float32) {
+	if !haveAVX2 || len(y) == 0 {
+		reluBackwardGo(y, dy, dx)
+		return
+	}
+	dy, dx = dy[:len(y)], dx[:len(y)]
+	C.lethe_relu_backward(fp(y), fp(dy), fp(dx), C.long(len(y)))
+}
+
+func add(d, a, b []float32) {
+	if !haveAVX2 || len(d) == 0 {
+		addGo(d, a, b)
+		return
+	}
+	a, b = a[:len(d)], b[:len(d)]
+	C.lethe_add(fp(d), fp(a), fp(b), C.long(len(d)))
+}
