@@ -85,15 +85,20 @@ func trainStepAgreement(t *testing.T, be nn.Backend, cfg nn.Config, batch int, g
 	compareValues(t, name+" gradients", got.grads, want.grads, gradTol)
 	compareValues(t, name+" parameters after the step", got.params, want.params, paramTol)
 	compareValues(t, name+" running statistics", got.state, want.state, paramTol)
-	compareValues(t, name+" eval-mode logits after the step", got.evalLogits, want.evalLogits, gradTol)
+	compareValues(t, name+" eval-mode logits after the step", got.evalLogits, want.evalLogits, tolEvalAfterStep)
 }
 
 // Gradients pass through many layers of float32 sums in a different
 // order; their error is absolute-ish, so it is measured against the
 // largest gradient. Parameters move by lr·grad and stay tight.
+// Eval-mode logits after one step use running statistics of a batch of
+// two, whose variances can be tiny: the logits reach thousands and amplify
+// the parameters' rounding differences (ResNet-18 at 8x8: 0.11% of the
+// largest logit once the CPU's batch norm used FMA).
 var (
-	tolModelGrad  = tol{Abs: 1e-5, Rel: 1e-3, Global: true}
-	tolModelParam = tol{Abs: 1e-5, Rel: 1e-4, Global: true}
+	tolModelGrad     = tol{Abs: 1e-5, Rel: 1e-3, Global: true}
+	tolModelParam    = tol{Abs: 1e-5, Rel: 1e-4, Global: true}
+	tolEvalAfterStep = tol{Abs: 1e-5, Rel: 3e-3, Global: true}
 )
 
 func TestTrainStepEmulated(t *testing.T) {
