@@ -72,17 +72,8 @@ func (p *workers) loop(w int) {
 // await returns the first generation after seen, spinning for spinFor and
 // then sleeping on the condition variable.
 func (p *workers) await(seen uint64) uint64 {
-	start := time.Now()
-	for i := 0; ; i++ {
-		if g := p.gen.Load(); g != seen || p.stopped.Load() {
-			return g
-		}
-		if i&63 == 63 {
-			if time.Since(start) > spinFor {
-				break
-			}
-			runtime.Gosched()
-		}
+	if spin(func() bool { return p.gen.Load() != seen || p.stopped.Load() }) {
+		return p.gen.Load()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -90,6 +81,23 @@ func (p *workers) await(seen uint64) uint64 {
 		p.wake.Wait()
 	}
 	return p.gen.Load()
+}
+
+// spin polls cond for up to spinFor, yielding now and then so that other
+// goroutines on this thread still run, and reports whether it came true.
+func spin(cond func() bool) bool {
+	start := time.Now()
+	for i := 0; ; i++ {
+		if cond() {
+			return true
+		}
+		if i&63 == 63 {
+			if time.Since(start) > spinFor {
+				return false
+			}
+			runtime.Gosched()
+		}
+	}
 }
 
 // stop ends the helper goroutines. It is called by a cleanup when the
@@ -121,15 +129,9 @@ func (p *workers) run(k int, fn func(w int)) {
 	p.wake.Broadcast()
 	p.mu.Unlock()
 	fn(0)
-	start := time.Now()
-	for i := 0; p.pending.Load() != 0; i++ {
-		if i&63 == 63 {
-			if time.Since(start) > spinFor {
-				break
-			}
-			runtime.Gosched()
-		}
-	}
+	// The last helper to finish sends on done; spinning first saves the
+	// wake-up when it is about to.
+	spin(func() bool { return p.pending.Load() == 0 })
 	<-p.done
 	p.fn = nil
 }
