@@ -83,7 +83,7 @@ func chunkImages(g nn.ConvGeom, n int) int {
 // w always takes the same images, for sums that must not depend on timing
 // (the filter gradient is summed per worker).
 func (b *Backend) forChunks(g nn.ConvGeom, dynamic bool, fn func(w, inner, n0, cnt int)) {
-	outer := min(b.threads, g.N)
+	outer := b.imageWorkers(g)
 	if outer <= 1 {
 		nb := chunkImages(g, g.N)
 		for n0 := 0; n0 < g.N; n0 += nb {
@@ -107,13 +107,20 @@ func (b *Backend) forChunks(g nn.ConvGeom, dynamic bool, fn func(w, inner, n0, c
 		return
 	}
 	b.pool.run(outer, func(w int) {
-		lo, hi := w*g.N/outer, (w+1)*g.N/outer
+		lo, hi := staticShare(g.N, w, outer)
 		nb := chunkImages(g, hi-lo)
 		for n0 := lo; n0 < hi; n0 += nb {
 			fn(w, 1, n0, min(nb, hi-n0))
 		}
 	})
 }
+
+// imageWorkers is how many workers take images of g's batch in forChunks.
+func (b *Backend) imageWorkers(g nn.ConvGeom) int { return min(b.threads, g.N) }
+
+// staticShare is worker w's images [lo, hi) of n in a static forChunks
+// over `workers` workers.
+func staticShare(n, w, workers int) (lo, hi int) { return w * n / workers, (w + 1) * n / workers }
 
 // spread calls fn over [0, total) in one piece, or cut into contiguous
 // ranges on the workers when inner > 1.
@@ -227,7 +234,18 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
 	direct := is1x1Direct(g)
 	taps := b.convTaps(g)
-	gemmChunk := func(w, inner, n0, cnt int, beta float32, dst []float32) {
+	// Worker 0 adds into dw; the others sum into their own buffers first
+	// (beta 0 on their first chunk), added to dw in worker order below, so
+	// the result is the same from run to run for a given thread count.
+	outer := b.imageWorkers(g)
+	b.forChunks(g, false, func(w, inner, n0, cnt int) {
+		dst, beta := DW, float32(1)
+		if w > 0 {
+			dst = b.partial(w, len(DW))
+			if lo, _ := staticShare(g.N, w, outer); n0 == lo {
+				beta = 0
+			}
+		}
 		if direct {
 			b.gemm(false, true, g.K, g.C, pq, 1, DY[n0*kpq:], pq, X[n0*chw:], pq, beta, dst, g.C, inner)
 			return
@@ -242,20 +260,6 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 			src, ld = dyg, cols
 		}
 		b.gemm(false, true, g.K, crs, cols, 1, src, ld, col, cols, beta, dst, crs, inner)
-	}
-	// Worker 0 adds into dw; the others sum into their own buffers first
-	// (beta 0 on their first chunk), added to dw in worker order below, so
-	// the result is the same from run to run for a given thread count.
-	outer := min(b.threads, g.N)
-	b.forChunks(g, false, func(w, inner, n0, cnt int) {
-		dst, beta := DW, float32(1)
-		if w > 0 {
-			dst = b.partial(w, len(DW))
-			if n0 == w*g.N/outer { // the worker's first chunk
-				beta = 0
-			}
-		}
-		gemmChunk(w, inner, n0, cnt, beta, dst)
 	})
 	if outer > 1 {
 		b.pool.split(len(DW), 4096, func(_, lo, hi int) {
