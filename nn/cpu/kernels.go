@@ -3,11 +3,25 @@ package cpu
 import "math"
 
 // Channel kernels of batch norm and the element-wise kernels of ReLU and
-// Add, in Go. Builds with cgo on amd64 replace them with AVX2 versions
-// (kernels_avx2.go) when the CPU has AVX2 and FMA; these remain the
+// Add. The ops call them through these variables, which start as the Go
+// kernels below; builds with cgo on amd64 point them at AVX2 versions
+// (kernels_avx2.go) when the CPU has AVX2 and FMA. The Go kernels remain the
 // reference the tests hold the AVX2 ones to, and the code everywhere else.
 //
 // A channel is n planes of hw values, plane i starting at x[i·stride].
+var (
+	chanSum        = chanSumGo
+	chanSumSqDev   = chanSumSqDevGo
+	chanSumsDyDev  = chanSumsDyDevGo
+	chanAffine     = chanAffineGo
+	chanBNBackward = chanBNBackwardGo
+	relu           = reluGo
+	reluBackward   = reluBackwardGo
+	add            = addGo
+
+	// haveAVX2 says whether the AVX2 kernels are in use.
+	haveAVX2 bool
+)
 
 func chanSumGo(x []float32, n, hw, stride int) float64 {
 	var s float64
