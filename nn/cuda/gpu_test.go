@@ -91,7 +91,11 @@ func TestGPUTrainStep(t *testing.T) {
 		trainStepAgreement(t, be, nn.Config{Arch: "smallcnn", Classes: 10, InC: 1, InH: 28, InW: 28, Width: 1, Seed: 1}, 8, tolModelGrad, tolModelParam)
 	})
 	t.Run("resnet18", func(t *testing.T) {
-		trainStepAgreement(t, be, nn.Config{Arch: "resnet18", Classes: 10, InC: 3, InH: 32, InW: 32, Width: 0.5, Seed: 2}, 4, tolModelGrad, tolModelParam)
+		// Seed 2 put a pre-activation within rounding of a ReLU's kink: the
+		// CPU's own Go and AVX2 kernels then disagree on 339 gradients by up
+		// to 2e-3, a flipped mask rather than rounding. Seed 3 sits clear
+		// of it (1.4e-6 between the two).
+		trainStepAgreement(t, be, nn.Config{Arch: "resnet18", Classes: 10, InC: 3, InH: 32, InW: 32, Width: 0.5, Seed: 3}, 4, tolModelGrad, tolModelParam)
 	})
 	defer func() {
 		for _, f := range be.Fallbacks() {
