@@ -47,10 +47,10 @@ type Backend struct {
 	// columns, GEMM output); each grows to the largest layer's need and is
 	// never shrunk, so memory stays flat across training steps.
 	scratch [][]float32
-	// partials holds the filter-gradient sums of workers 1.. (worker 0
-	// adds into dw itself), reduced into dw after each backward-filter
-	// pass.
-	partials [][]float32
+	// chunkSums holds the filter-gradient sums of a backward-filter
+	// pass's chunks 1.. (chunk 0 adds into dw itself), reduced into dw in
+	// chunk order after the pass.
+	chunkSums []float32
 	// taps holds the current convolution's filter positions.
 	taps []tap
 	// nextChunk is the next chunk to claim in a dynamically scheduled
@@ -107,8 +107,7 @@ func New(opts Options) (*Backend, error) {
 		blas:    lib,
 		pool:    newWorkers(threads),
 
-		scratch:  make([][]float32, threads),
-		partials: make([][]float32, threads),
+		scratch: make([][]float32, threads),
 	}
 	runtime.AddCleanup(b, func(p *workers) { p.stop() }, b.pool)
 	return b, nil
@@ -167,10 +166,12 @@ func (b *Backend) buf(w, n int) []float32 {
 	return growBuf(b.scratch, w, n)
 }
 
-// partial returns worker w's filter-gradient buffer with n values
-// (contents undefined).
-func (b *Backend) partial(w, n int) []float32 {
-	return growBuf(b.partials, w, n)
+// sums returns the chunk-sum buffer with n values (contents undefined).
+func (b *Backend) sums(n int) []float32 {
+	if cap(b.chunkSums) < n {
+		b.chunkSums = make([]float32, n)
+	}
+	return b.chunkSums[:n]
 }
 
 // growBuf returns bufs[w][:n], growing slot w as needed. The slots are

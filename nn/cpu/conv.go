@@ -75,14 +75,13 @@ func chunkImages(g nn.ConvGeom, n int) int {
 // workers (all of them when the batch is run chunk by chunk, 1 when each
 // worker has its own images).
 //
-// Dynamic: the workers claim chunks as they go, so a worker slowed by the
-// machine does not hold the other up (measured on the 2-core VM: ResNet-18
-// step +6.6%, median of six paired runs, against each worker taking half
-// the batch). The chunks are the same either way and each is computed
-// alone, so results do not depend on which worker took it. Static: worker
-// w always takes the same images, for sums that must not depend on timing
-// (the filter gradient is summed per worker).
-func (b *Backend) forChunks(g nn.ConvGeom, dynamic bool, fn func(w, inner, n0, cnt int)) {
+// The workers claim chunks as they go, so a worker slowed by the machine
+// does not hold the other up (measured on the 2-core VM: ResNet-18 step
+// +6.6%, median of six paired runs, against each worker taking half the
+// batch). The chunks are the same whoever takes them and each is computed
+// alone, so results do not depend on which worker took it; chunk n0/nb
+// (nb = dynamicChunk) is the same chunk in every run.
+func (b *Backend) forChunks(g nn.ConvGeom, fn func(w, inner, n0, cnt int)) {
 	outer := b.imageWorkers(g)
 	if outer <= 1 {
 		nb := chunkImages(g, g.N)
@@ -91,36 +90,29 @@ func (b *Backend) forChunks(g nn.ConvGeom, dynamic bool, fn func(w, inner, n0, c
 		}
 		return
 	}
-	if dynamic {
-		nb := chunkImages(g, (g.N+outer-1)/outer)
-		next := &b.nextChunk
-		next.Store(0)
-		b.pool.run(outer, func(w int) {
-			for {
-				n0 := int(next.Add(1)-1) * nb
-				if n0 >= g.N {
-					return
-				}
-				fn(w, 1, n0, min(nb, g.N-n0))
-			}
-		})
-		return
-	}
+	nb := b.dynamicChunk(g)
+	next := &b.nextChunk
+	next.Store(0)
 	b.pool.run(outer, func(w int) {
-		lo, hi := staticShare(g.N, w, outer)
-		nb := chunkImages(g, hi-lo)
-		for n0 := lo; n0 < hi; n0 += nb {
-			fn(w, 1, n0, min(nb, hi-n0))
+		for {
+			n0 := int(next.Add(1)-1) * nb
+			if n0 >= g.N {
+				return
+			}
+			fn(w, 1, n0, min(nb, g.N-n0))
 		}
 	})
 }
 
+// dynamicChunk is how many images each chunk of forChunks holds when the
+// workers take images.
+func (b *Backend) dynamicChunk(g nn.ConvGeom) int {
+	outer := b.imageWorkers(g)
+	return chunkImages(g, (g.N+outer-1)/outer)
+}
+
 // imageWorkers is how many workers take images of g's batch in forChunks.
 func (b *Backend) imageWorkers(g nn.ConvGeom) int { return min(b.threads, g.N) }
-
-// staticShare is worker w's images [lo, hi) of n in a static forChunks
-// over `workers` workers.
-func staticShare(n, w, workers int) (lo, hi int) { return w * n / workers, (w + 1) * n / workers }
 
 // spread calls fn over [0, total) in one piece, or cut into contiguous
 // ranges on the workers when inner > 1.
@@ -165,7 +157,7 @@ func (b *Backend) convForward(g nn.ConvGeom, X, Wt, Y []float32) {
 	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
 	direct := is1x1Direct(g)
 	taps := b.convTaps(g)
-	b.forChunks(g, true, func(w, inner, n0, cnt int) {
+	b.forChunks(g, func(w, inner, n0, cnt int) {
 		if direct {
 			b.gemm(false, false, g.K, pq, g.C, 1, Wt, g.C, X[n0*chw:], pq, 0, Y[n0*kpq:], pq, inner)
 			return
@@ -209,7 +201,7 @@ func (b *Backend) ConvBackwardData(g nn.ConvGeom, w, dy, dx nn.Buf) {
 	}
 	direct := is1x1Direct(g)
 	taps := b.convTaps(g)
-	b.forChunks(g, true, func(w, inner, n0, cnt int) {
+	b.forChunks(g, func(w, inner, n0, cnt int) {
 		if direct {
 			b.gemm(true, false, g.C, pq, g.K, 1, Wt, g.C, DY[n0*kpq:], pq, 0, DX[n0*chw:], pq, inner)
 			return
@@ -234,17 +226,25 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
 	direct := is1x1Direct(g)
 	taps := b.convTaps(g)
-	// Worker 0 adds into dw; the others sum into their own buffers first
-	// (beta 0 on their first chunk), added to dw in worker order below, so
-	// the result is the same from run to run for a given thread count.
+	// Chunks are claimed dynamically, as in the forward pass, yet the sum
+	// does not depend on timing: chunk 0 adds into dw and every other
+	// chunk into its own buffer (beta 0), added to dw in chunk order
+	// below, so the result is the same from run to run for a given thread
+	// count. Worker-owned sums over a static split left a worker idle for
+	// up to a quarter of the 64-channel layer's pass whenever the VM ran
+	// one core slower than the other (measured, 2 cores).
 	outer := b.imageWorkers(g)
-	b.forChunks(g, false, func(w, inner, n0, cnt int) {
+	var sums []float32
+	nb, chunks := g.N, 1
+	if outer > 1 {
+		nb = b.dynamicChunk(g)
+		chunks = (g.N + nb - 1) / nb
+		sums = b.sums((chunks - 1) * len(DW))
+	}
+	b.forChunks(g, func(w, inner, n0, cnt int) {
 		dst, beta := DW, float32(1)
-		if w > 0 {
-			dst = b.partial(w, len(DW))
-			if lo, _ := staticShare(g.N, w, outer); n0 == lo {
-				beta = 0
-			}
+		if c := n0 / nb; outer > 1 && c > 0 {
+			dst, beta = sums[(c-1)*len(DW):c*len(DW)], 0
 		}
 		if direct {
 			b.gemm(false, true, g.K, g.C, pq, 1, DY[n0*kpq:], pq, X[n0*chw:], pq, beta, dst, g.C, inner)
@@ -261,11 +261,11 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 		}
 		b.gemm(false, true, g.K, crs, cols, 1, src, ld, col, cols, beta, dst, crs, inner)
 	})
-	if outer > 1 {
+	if chunks > 1 {
 		b.pool.split(len(DW), 4096, func(_, lo, hi int) {
 			d := DW[lo:hi]
-			for w := 1; w < outer; w++ {
-				p := b.partials[w][lo:hi]
+			for c := 1; c < chunks; c++ {
+				p := sums[(c-1)*len(DW)+lo : (c-1)*len(DW)+hi]
 				for i, v := range p {
 					d[i] += v
 				}
