@@ -2,8 +2,8 @@ package cpu
 
 import "math"
 
-// Channel kernels of batch norm and the element-wise kernels of ReLU and
-// Add. The ops call them through these variables, which start as the Go
+// Channel kernels of batch norm, the element-wise kernels of ReLU and
+// Add, and SGD's momentum update. The ops call them through these variables, which start as the Go
 // kernels below; builds with cgo on amd64 point them at AVX2 versions
 // (kernels_avx2.go) when the CPU has AVX2 and FMA. The Go kernels remain the
 // reference the tests hold the AVX2 ones to, and the code everywhere else.
@@ -18,6 +18,7 @@ var (
 	relu           = reluGo
 	reluBackward   = reluBackwardGo
 	add            = addGo
+	sgdMomentum    = sgdMomentumGo
 
 	// haveAVX2 says whether the AVX2 kernels are in use.
 	haveAVX2 bool
@@ -98,5 +99,19 @@ func addGo(d, a, b []float32) {
 	a, b = a[:len(d)], b[:len(d)]
 	for i := range d {
 		d[i] = a[i] + b[i]
+	}
+}
+
+// sgdMomentumGo is SGDStep's common case (momentum, not the first step, not
+// Nesterov): d = g + wd·p, m = mom·m + (1 − damp)·d, p −= lr·m, each product
+// rounded before its sum (no fused multiply-add), as the generic loop does.
+func sgdMomentumGo(p, g, m []float32, lr, mom, damp, wd float32) {
+	g, m = g[:len(p)], m[:len(p)]
+	keep := 1 - damp
+	for i, v := range p {
+		d := g[i] + wd*v
+		mi := mom*m[i] + keep*d
+		m[i] = mi
+		p[i] = v - lr*mi
 	}
 }

@@ -152,6 +152,28 @@ static void lethe_add(float *d, const float *a, const float *b, long n) {
 	for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
 	for (; i < n; i++) d[i] = a[i] + b[i];
 }
+
+// No fused multiply-adds (fp-contract=off): the same roundings as the Go
+// kernel, which SGDStep's generic loop shares.
+__attribute__((target("avx2,fma"), optimize("fp-contract=off")))
+static void lethe_sgd_momentum(float *p, const float *g, float *m, long n, float lr, float mom, float damp, float wd) {
+	float keep = 1 - damp;
+	__m256 lrv = _mm256_set1_ps(lr), mv = _mm256_set1_ps(mom), kv = _mm256_set1_ps(keep), wv = _mm256_set1_ps(wd);
+	long i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 pv = _mm256_loadu_ps(p + i);
+		__m256 d = _mm256_add_ps(_mm256_loadu_ps(g + i), _mm256_mul_ps(wv, pv));
+		__m256 mi = _mm256_add_ps(_mm256_mul_ps(mv, _mm256_loadu_ps(m + i)), _mm256_mul_ps(kv, d));
+		_mm256_storeu_ps(m + i, mi);
+		_mm256_storeu_ps(p + i, _mm256_sub_ps(pv, _mm256_mul_ps(lrv, mi)));
+	}
+	for (; i < n; i++) {
+		float d = g[i] + wd * p[i];
+		float mi = mom * m[i] + keep * d;
+		m[i] = mi;
+		p[i] = p[i] - lr * mi;
+	}
+}
 */
 import "C"
 
@@ -170,6 +192,7 @@ func init() {
 	chanSum, chanSumSqDev, chanSumsDyDev = chanSumAVX2, chanSumSqDevAVX2, chanSumsDyDevAVX2
 	chanAffine, chanBNBackward = chanAffineAVX2, chanBNBackwardAVX2
 	relu, reluBackward, add = reluAVX2, reluBackwardAVX2, addAVX2
+	sgdMomentum = sgdMomentumAVX2
 }
 
 func fp(s []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(s))) }
@@ -222,4 +245,9 @@ func reluBackwardAVX2(y, dy, dx []float32) {
 func addAVX2(d, a, b []float32) {
 	a, b = a[:len(d)], b[:len(d)]
 	C.lethe_add(fp(d), fp(a), fp(b), C.long(len(d)))
+}
+
+func sgdMomentumAVX2(p, g, m []float32, lr, mom, damp, wd float32) {
+	g, m = g[:len(p)], m[:len(p)]
+	C.lethe_sgd_momentum(fp(p), fp(g), fp(m), C.long(len(p)), C.float(lr), C.float(mom), C.float(damp), C.float(wd))
 }

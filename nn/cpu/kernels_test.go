@@ -85,4 +85,18 @@ func TestKernelsMatchGo(t *testing.T) {
 			}
 		}
 	}
+	// SGD with momentum: exact, so no fused multiply-add in either (a
+	// large weight decay makes a fused one show in the vector part and the
+	// tail).
+	for n := 1; n <= 40; n++ {
+		p, g, m := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
+		pg, mg := append([]float32(nil), p...), append([]float32(nil), m...)
+		sgdMomentum(p, g, m, 0.37, 0.9, 0.1, 0.3)
+		sgdMomentumGo(pg, g, mg, 0.37, 0.9, 0.1, 0.3)
+		for i := range p {
+			if math.Float32bits(p[i]) != math.Float32bits(pg[i]) || math.Float32bits(m[i]) != math.Float32bits(mg[i]) {
+				t.Errorf("sgd momentum n=%d at %d: p %v m %v, want p %v m %v", n, i, p[i], m[i], pg[i], mg[i])
+			}
+		}
+	}
 }

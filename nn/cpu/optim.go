@@ -16,6 +16,12 @@ func (b *Backend) SGDStep(p, g, buf nn.Buf, lr, momentum, dampening, weightDecay
 	if momentum != 0 {
 		sameLen("SGDStep", P, M)
 	}
+	if momentum != 0 && !first && !nesterov {
+		b.pool.split(len(P), elemGrain, func(_, lo, hi int) {
+			sgdMomentum(P[lo:hi], G[lo:hi], M[lo:hi], lr, momentum, dampening, weightDecay)
+		})
+		return
+	}
 	b.pool.split(len(P), elemGrain, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			d := G[i]
