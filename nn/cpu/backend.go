@@ -51,6 +51,11 @@ type Backend struct {
 	// pass's chunks 1.. (chunk 0 adds into dw itself), reduced into dw in
 	// chunk order after the pass.
 	chunkSums []float32
+	// packed, xoff and directTabs (one per worker) hold a direct
+	// convolution's packed filters, tap offsets and vector tables.
+	packed     []float32
+	xoff       []int
+	directTabs [][]int
 	// taps holds the current convolution's filter positions.
 	taps []tap
 	// nextChunk is the next chunk to claim in a dynamically scheduled
@@ -107,7 +112,8 @@ func New(opts Options) (*Backend, error) {
 		blas:    lib,
 		pool:    newWorkers(threads),
 
-		scratch: make([][]float32, threads),
+		scratch:    make([][]float32, threads),
+		directTabs: make([][]int, threads),
 	}
 	runtime.AddCleanup(b, func(p *workers) { p.stop() }, b.pool)
 	return b, nil

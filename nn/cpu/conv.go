@@ -90,16 +90,21 @@ func (b *Backend) forChunks(g nn.ConvGeom, fn func(w, inner, n0, cnt int)) {
 		}
 		return
 	}
-	nb := b.dynamicChunk(g)
+	b.claimChunks(outer, g.N, b.dynamicChunk(g), func(w, n0, cnt int) { fn(w, 1, n0, cnt) })
+}
+
+// claimChunks has `workers` workers claim chunks of nb of n images in
+// turn, calling fn(w, n0, cnt) for each.
+func (b *Backend) claimChunks(workers, n, nb int, fn func(w, n0, cnt int)) {
 	next := &b.nextChunk
 	next.Store(0)
-	b.pool.run(outer, func(w int) {
+	b.pool.run(workers, func(w int) {
 		for {
 			n0 := int(next.Add(1)-1) * nb
-			if n0 >= g.N {
+			if n0 >= n {
 				return
 			}
-			fn(w, 1, n0, min(nb, g.N-n0))
+			fn(w, n0, min(nb, n-n0))
 		}
 	})
 }
@@ -154,6 +159,10 @@ func (b *Backend) flipFilters(g nn.ConvGeom, w []float32) []float32 {
 }
 
 func (b *Backend) convForward(g nn.ConvGeom, X, Wt, Y []float32) {
+	if isDirectConv(g) {
+		b.convForwardDirect(g, X, Wt, Y)
+		return
+	}
 	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
 	direct := is1x1Direct(g)
 	taps := b.convTaps(g)

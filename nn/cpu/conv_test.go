@@ -138,6 +138,14 @@ var convGeoms = [][9]int{
 	{3, 16, 16, 16, 5, 3, 3, 1, 1},
 	{2, 17, 18, 16, 3, 5, 5, 1, 0},
 	{2, 16, 16, 17, 4, 3, 3, 1, 2},
+	// Rows a multiple of 8 wide for the direct kernel (K a multiple of 8):
+	// one image's vectors in several tiles, several images in a chunk
+	// (8x8, with a partial last chunk), no padding, batch 1, and a
+	// flipped-filter backward-data pass that takes it too.
+	{3, 5, 8, 16, 8, 3, 3, 1, 1},
+	{5, 3, 10, 10, 8, 3, 3, 1, 0},
+	{1, 4, 8, 8, 8, 3, 3, 1, 1},
+	{2, 16, 8, 8, 16, 3, 3, 1, 1},
 	// Taps whose columns all fall in the padding next to taps that do
 	// not (ResNet-18's last stage on 8x8 inputs: 2x2 → 1x1, stride 2).
 	{2, 3, 2, 2, 4, 3, 3, 2, 1},
@@ -154,11 +162,15 @@ func geomName(g nn.ConvGeom) string {
 var chunkings = []struct {
 	name               string
 	targetCols, min1x1 int
+	noDirect           bool // im2col where the direct kernel would run
+	mr4                bool // the direct kernel's 4-channel tiles
 }{
-	{"perImage", 1, 1 << 30},
-	{"pairs", -2, 1 << 30},
-	{"default", 4096, 256},
-	{"direct1x1", 4096, 1},
+	{"perImage", 1, 1 << 30, false, false},
+	{"pairs", -2, 1 << 30, false, false},
+	{"default", 4096, 256, false, false},
+	{"direct1x1", 4096, 1, false, false},
+	{"im2colOnly", 4096, 256, true, false},
+	{"directMR4", 4096, 256, false, true},
 }
 
 func TestConvAgainstNaive(t *testing.T) {
@@ -181,6 +193,11 @@ func TestConvAgainstNaive(t *testing.T) {
 				if target < 0 {
 					target = -target * g.P * g.Q
 				}
+				useDirectConv = !ch.noDirect
+				mr := directMR
+				if ch.mr4 {
+					directMR = 4
+				}
 				withConvTuning(target, ch.min1x1, func() {
 					name := geomName(g) + "/" + ch.name
 					// Outputs start as NaN: every value must be written.
@@ -194,65 +211,72 @@ func TestConvAgainstNaive(t *testing.T) {
 					be.ConvBackwardFilter(g, x, dy, dw)
 					closeToScaled(t, name+"/dw", dw, wantDW, scDW, 1e-5)
 				})
+				useDirectConv, directMR = true, mr
 			}
 		}
 	})
 }
 
 // TestConvScratchIsReused checks that repeated calls do not grow memory:
-// the backend's scratch is allocated once per shape.
+// the backend's scratch is allocated once per shape (one geometry on
+// im2col, one on the direct kernel where it runs).
 func TestConvScratchIsReused(t *testing.T) {
 	be, err := New(Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, _ := nn.NewConvGeom(4, 8, 12, 12, 16, 3, 3, 1, 1)
-	rng := newRNG(5)
-	x, w := randBuf(rng, g.N*g.C*g.H*g.W), randBuf(rng, g.K*g.C*g.R*g.S)
-	y, dw := make(Buf, g.N*g.K*g.P*g.Q), make(Buf, len(w))
-	step := func() {
-		be.ConvForward(g, x, w, y)
-		be.ConvBackwardData(g, w, y, x)
-		be.ConvBackwardFilter(g, x, y, dw)
-	}
-	step()
-	// Chunks are claimed dynamically, so a worker that took none in the
-	// first step may grow its scratch later, but never past the largest
-	// chunk's need.
-	before := scratchBytes(be)
-	if before.perWorker == 0 {
-		t.Fatal("no scratch buffer after a step")
-	}
-	var ms0, ms1 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
-	const steps = 20
-	for i := 0; i < steps; i++ {
+	for _, gv := range [][9]int{{4, 8, 12, 12, 16, 3, 3, 1, 1}, {5, 8, 8, 16, 16, 3, 3, 1, 1}} {
+		g, _ := nn.NewConvGeom(gv[0], gv[1], gv[2], gv[3], gv[4], gv[5], gv[6], gv[7], gv[8])
+		rng := newRNG(5)
+		x, w := randBuf(rng, g.N*g.C*g.H*g.W), randBuf(rng, g.K*g.C*g.R*g.S)
+		y, dw := make(Buf, g.N*g.K*g.P*g.Q), make(Buf, len(w))
+		step := func() {
+			be.ConvForward(g, x, w, y)
+			be.ConvBackwardData(g, w, y, x)
+			be.ConvBackwardFilter(g, x, y, dw)
+		}
 		step()
+		// Chunks are claimed dynamically, so a worker that took none in
+		// the first step may grow its scratch later, but never past the
+		// largest chunk's need; that growth is not counted below.
+		before := scratchBytes(be)
+		if before.perWorker == 0 {
+			t.Fatal("no scratch buffer after a step")
+		}
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		const steps = 20
+		for i := 0; i < steps; i++ {
+			step()
+		}
+		runtime.ReadMemStats(&ms1)
+		after := scratchBytes(be)
+		if after.perWorker != before.perWorker || after.shared != before.shared {
+			t.Fatalf("%s: scratch went from %+v to %+v bytes over %d identical steps", geomName(g), before, after, steps)
+		}
+		// The pool's closures and the BLAS call wrappers allocate a
+		// little; an im2col buffer for this shape alone would be 165 KB,
+		// and a tap table per chunk (once allocated by mistake) 3.5 KB.
+		perStep := float64(ms1.TotalAlloc-ms0.TotalAlloc-uint64(after.total-before.total)) / steps
+		if perStep > 8<<10 {
+			t.Fatalf("%s: %.0f bytes allocated per step, want a few KB", geomName(g), perStep)
+		}
+		t.Logf("%s: %.0f bytes allocated per step (forward + both backwards)", geomName(g), perStep)
 	}
-	runtime.ReadMemStats(&ms1)
-	if after := scratchBytes(be); after != before {
-		t.Fatalf("scratch went from %+v to %+v bytes over %d identical steps", before, after, steps)
-	}
-	// The pool's closures and the BLAS call wrappers allocate a little;
-	// an im2col buffer for this shape alone would be 165 KB, and a tap
-	// table per chunk (once allocated by mistake) 3.5 KB.
-	perStep := float64(ms1.TotalAlloc-ms0.TotalAlloc) / steps
-	if perStep > 8<<10 {
-		t.Fatalf("%.0f bytes allocated per step, want a few KB", perStep)
-	}
-	t.Logf("%.0f bytes allocated per step (forward + both backwards)", perStep)
 }
 
 // scratchSizes is the backend's reusable memory in bytes: the largest
-// worker scratch, and the shared buffers.
-type scratchSizes struct{ perWorker, shared int }
+// worker scratch, the shared buffers, and all of it.
+type scratchSizes struct{ perWorker, shared, total int }
 
 func scratchBytes(be *Backend) scratchSizes {
 	var s scratchSizes
 	for w := range be.scratch {
 		s.perWorker = max(s.perWorker, 4*cap(be.scratch[w]))
+		s.total += 4*cap(be.scratch[w]) + 8*cap(be.directTabs[w])
 	}
-	s.shared = 4 * (cap(be.flipped) + cap(be.chunkSums))
+	s.shared = 4*(cap(be.flipped)+cap(be.chunkSums)+cap(be.packed)) + 8*cap(be.xoff)
+	s.total += s.shared
 	return s
 }
 

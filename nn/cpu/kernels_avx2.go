@@ -174,6 +174,87 @@ static void lethe_sgd_momentum(float *p, const float *g, float *m, long n, float
 		p[i] = p[i] - lr * mi;
 	}
 }
+
+// Direct stride-1 convolution (see direct.go). One tile is 4 output
+// channels by 3 vectors of 8 output positions (12 accumulators, 3 input
+// loads and 4 broadcasts per filter tap). xoff[t] is tap t's offset into
+// the padded input, vb/ob each vector's offset into the padded input and
+// the output, wp the filters packed as [K/4][taps][4].
+__attribute__((target("avx2,fma")))
+static void lethe_direct_tile(const float *xp, const float *w, const long *xoff, long taps,
+                              const long *vb, const long *ob, float *y, long pq) {
+	__m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+	__m256 a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+	const float *x0 = xp + vb[0], *x1 = xp + vb[1], *x2 = xp + vb[2];
+	for (long t = 0; t < taps; t++) {
+		long o = xoff[t];
+		__m256 v0 = _mm256_loadu_ps(x0 + o), v1 = _mm256_loadu_ps(x1 + o), v2 = _mm256_loadu_ps(x2 + o);
+		__m256 b = _mm256_broadcast_ss(w);
+		a00 = _mm256_fmadd_ps(b, v0, a00); a01 = _mm256_fmadd_ps(b, v1, a01); a02 = _mm256_fmadd_ps(b, v2, a02);
+		b = _mm256_broadcast_ss(w + 1);
+		a10 = _mm256_fmadd_ps(b, v0, a10); a11 = _mm256_fmadd_ps(b, v1, a11); a12 = _mm256_fmadd_ps(b, v2, a12);
+		b = _mm256_broadcast_ss(w + 2);
+		a20 = _mm256_fmadd_ps(b, v0, a20); a21 = _mm256_fmadd_ps(b, v1, a21); a22 = _mm256_fmadd_ps(b, v2, a22);
+		b = _mm256_broadcast_ss(w + 3);
+		a30 = _mm256_fmadd_ps(b, v0, a30); a31 = _mm256_fmadd_ps(b, v1, a31); a32 = _mm256_fmadd_ps(b, v2, a32);
+		w += 4;
+	}
+	_mm256_storeu_ps(y + ob[0], a00); _mm256_storeu_ps(y + ob[1], a01); _mm256_storeu_ps(y + ob[2], a02);
+	y += pq;
+	_mm256_storeu_ps(y + ob[0], a10); _mm256_storeu_ps(y + ob[1], a11); _mm256_storeu_ps(y + ob[2], a12);
+	y += pq;
+	_mm256_storeu_ps(y + ob[0], a20); _mm256_storeu_ps(y + ob[1], a21); _mm256_storeu_ps(y + ob[2], a22);
+	y += pq;
+	_mm256_storeu_ps(y + ob[0], a30); _mm256_storeu_ps(y + ob[1], a31); _mm256_storeu_ps(y + ob[2], a32);
+}
+
+__attribute__((target("avx2,fma")))
+static void lethe_conv_direct(const float *xp, const float *wp, const long *xoff, long taps,
+                              const long *vb, const long *ob, long nvec, float *y, long pq, long kb0, long kb1) {
+	for (long kb = kb0; kb < kb1; kb++)
+		for (long v = 0; v < nvec; v += 3)
+			lethe_direct_tile(xp, wp + kb * taps * 4, xoff, taps, vb + v, ob + v, y + kb * 4 * pq, pq);
+}
+
+// The same with AVX-512VL's 32 vector registers: 8 output channels by 3
+// vectors (24 accumulators, 3 loads and 8 broadcasts per tap).
+__attribute__((target("avx2,fma,avx512f,avx512vl")))
+static void lethe_direct_tile8(const float *xp, const float *w, const long *xoff, long taps,
+                               const long *vb, const long *ob, float *y, long pq) {
+	__m256 a[8][3];
+	for (int m = 0; m < 8; m++) a[m][0] = a[m][1] = a[m][2] = _mm256_setzero_ps();
+	const float *x0 = xp + vb[0], *x1 = xp + vb[1], *x2 = xp + vb[2];
+	for (long t = 0; t < taps; t++) {
+		long o = xoff[t];
+		__m256 v0 = _mm256_loadu_ps(x0 + o), v1 = _mm256_loadu_ps(x1 + o), v2 = _mm256_loadu_ps(x2 + o);
+#pragma GCC unroll 8
+		for (int m = 0; m < 8; m++) {
+			__m256 b = _mm256_broadcast_ss(w + m);
+			a[m][0] = _mm256_fmadd_ps(b, v0, a[m][0]);
+			a[m][1] = _mm256_fmadd_ps(b, v1, a[m][1]);
+			a[m][2] = _mm256_fmadd_ps(b, v2, a[m][2]);
+		}
+		w += 8;
+	}
+#pragma GCC unroll 8
+	for (int m = 0; m < 8; m++) {
+		_mm256_storeu_ps(y + ob[0], a[m][0]); _mm256_storeu_ps(y + ob[1], a[m][1]); _mm256_storeu_ps(y + ob[2], a[m][2]);
+		y += pq;
+	}
+}
+
+__attribute__((target("avx2,fma,avx512f,avx512vl")))
+static void lethe_conv_direct8(const float *xp, const float *wp, const long *xoff, long taps,
+                               const long *vb, const long *ob, long nvec, float *y, long pq, long kb0, long kb1) {
+	for (long kb = kb0; kb < kb1; kb++)
+		for (long v = 0; v < nvec; v += 3)
+			lethe_direct_tile8(xp, wp + kb * taps * 8, xoff, taps, vb + v, ob + v, y + kb * 8 * pq, pq);
+}
+
+static int lethe_have_avx512vl(void) {
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
 */
 import "C"
 
@@ -193,6 +274,10 @@ func init() {
 	chanAffine, chanBNBackward = chanAffineAVX2, chanBNBackwardAVX2
 	relu, reluBackward, add = reluAVX2, reluBackwardAVX2, addAVX2
 	sgdMomentum = sgdMomentumAVX2
+	convDirectKernel = convDirectAVX2
+	if C.lethe_have_avx512vl() != 0 {
+		directMR = 8
+	}
 }
 
 func fp(s []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(s))) }
@@ -250,4 +335,41 @@ func addAVX2(d, a, b []float32) {
 func sgdMomentumAVX2(p, g, m []float32, lr, mom, damp, wd float32) {
 	g, m = g[:len(p)], m[:len(p)]
 	C.lethe_sgd_momentum(fp(p), fp(g), fp(m), C.long(len(p)), C.float(lr), C.float(mom), C.float(damp), C.float(wd))
+}
+
+func convDirectAVX2(xp, wp []float32, xoff, vb, ob []int, y []float32, pq, kb0, kb1 int) {
+	mr := directMR
+	// The C side does not check bounds: every load and store must fall
+	// inside the slices.
+	if len(vb) == 0 || len(vb)%3 != 0 || len(ob) != len(vb) || kb0 < 0 || kb1 < kb0 || len(wp) < kb1*len(xoff)*mr {
+		panic("cpu: convDirectAVX2: inconsistent tables")
+	}
+	if kb1 == kb0 || len(xoff) == 0 {
+		return
+	}
+	if maxInt(vb)+maxInt(xoff)+8 > len(xp) || minInt(vb) < 0 || minInt(xoff) < 0 || minInt(ob) < 0 || maxInt(ob)+(kb1*mr-1)*pq+8 > len(y) {
+		panic("cpu: convDirectAVX2: a vector falls outside its slice")
+	}
+	xo, vbp, obp := (*C.long)(unsafe.Pointer(unsafe.SliceData(xoff))), (*C.long)(unsafe.Pointer(unsafe.SliceData(vb))), (*C.long)(unsafe.Pointer(unsafe.SliceData(ob)))
+	if mr == 8 {
+		C.lethe_conv_direct8(fp(xp), fp(wp), xo, C.long(len(xoff)), vbp, obp, C.long(len(vb)), fp(y), C.long(pq), C.long(kb0), C.long(kb1))
+	} else {
+		C.lethe_conv_direct(fp(xp), fp(wp), xo, C.long(len(xoff)), vbp, obp, C.long(len(vb)), fp(y), C.long(pq), C.long(kb0), C.long(kb1))
+	}
+}
+
+func maxInt(s []int) int {
+	m := s[0]
+	for _, v := range s[1:] {
+		m = max(m, v)
+	}
+	return m
+}
+
+func minInt(s []int) int {
+	m := s[0]
+	for _, v := range s[1:] {
+		m = min(m, v)
+	}
+	return m
 }
