@@ -232,6 +232,10 @@ func (b *Backend) ConvBackwardData(g nn.ConvGeom, w, dy, dx nn.Buf) {
 func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 	X, DY, DW := Floats(x), Floats(dy), Floats(dw)
 	convChecks("ConvBackwardFilter", g, X, DW, DY)
+	if isDirectFilter(g) {
+		b.convBackwardFilterDirect(g, X, DY, DW)
+		return
+	}
 	crs, pq, chw, kpq := g.C*g.R*g.S, g.P*g.Q, g.C*g.H*g.W, g.K*g.P*g.Q
 	direct := is1x1Direct(g)
 	taps := b.convTaps(g)
@@ -270,17 +274,24 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 		}
 		b.gemm(false, true, g.K, crs, cols, 1, src, ld, col, cols, beta, dst, crs, inner)
 	})
-	if chunks > 1 {
-		b.pool.split(len(DW), 4096, func(_, lo, hi int) {
-			d := DW[lo:hi]
-			for c := 1; c < chunks; c++ {
-				p := sums[(c-1)*len(DW)+lo : (c-1)*len(DW)+hi]
-				for i, v := range p {
-					d[i] += v
-				}
-			}
-		})
+	b.addChunkSums(DW, sums, chunks)
+}
+
+// addChunkSums adds the filter-gradient sums of chunks 1..chunks−1 to DW,
+// in chunk order.
+func (b *Backend) addChunkSums(DW, sums []float32, chunks int) {
+	if chunks <= 1 {
+		return
 	}
+	b.pool.split(len(DW), 4096, func(_, lo, hi int) {
+		d := DW[lo:hi]
+		for c := 1; c < chunks; c++ {
+			p := sums[(c-1)*len(DW)+lo : (c-1)*len(DW)+hi]
+			for i, v := range p {
+				d[i] += v
+			}
+		}
+	})
 }
 
 // gatherImages copies cnt images of [rows, pq] into one [rows, cnt·pq]

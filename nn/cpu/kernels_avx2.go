@@ -255,6 +255,45 @@ static int lethe_have_avx512vl(void) {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
 }
+
+// Direct backward filter (see direct.go): dw[k][t] (+)= Σ_v dy[ob[v] +
+// k·pq ..+8] · xp[vb[v] + xoff[t] ..+8] for 8 output channels by 3 taps at
+// a time (24 accumulators of 8 lanes, summed across lanes at the end).
+// With acc the sums are added to dw, else they replace it.
+__attribute__((target("avx2,fma,avx512f,avx512vl")))
+static void lethe_direct_bwdf8(const float *xp, const float *dy, const long *xoff, long taps,
+                               const long *vb, const long *ob, long nvec, float *dw, long pq, long acc,
+                               long kb0, long kb1) {
+	for (long kb = kb0; kb < kb1; kb++) {
+		const float *d = dy + kb * 8 * pq;
+		for (long t = 0; t < taps; t += 3) {
+			__m256 a[8][3];
+			for (int m = 0; m < 8; m++) a[m][0] = a[m][1] = a[m][2] = _mm256_setzero_ps();
+			long o0 = xoff[t], o1 = xoff[t + 1], o2 = xoff[t + 2];
+			for (long v = 0; v < nvec; v++) {
+				const float *xv = xp + vb[v], *dv = d + ob[v];
+				__m256 x0 = _mm256_loadu_ps(xv + o0), x1 = _mm256_loadu_ps(xv + o1), x2 = _mm256_loadu_ps(xv + o2);
+#pragma GCC unroll 8
+				for (int m = 0; m < 8; m++) {
+					__m256 g = _mm256_loadu_ps(dv + m * pq);
+					a[m][0] = _mm256_fmadd_ps(g, x0, a[m][0]);
+					a[m][1] = _mm256_fmadd_ps(g, x1, a[m][1]);
+					a[m][2] = _mm256_fmadd_ps(g, x2, a[m][2]);
+				}
+			}
+			for (int m = 0; m < 8; m++) {
+				float *o = dw + (kb * 8 + m) * taps + t;
+				for (int j = 0; j < 3; j++) {
+					__m128 h = _mm_add_ps(_mm256_castps256_ps128(a[m][j]), _mm256_extractf128_ps(a[m][j], 1));
+					h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+					h = _mm_add_ss(h, _mm_movehdup_ps(h));
+					float sum = _mm_cvtss_f32(h);
+					o[j] = acc ? o[j] + sum : sum;
+				}
+			}
+		}
+	}
+}
 */
 import "C"
 
@@ -277,6 +316,7 @@ func init() {
 	convDirectKernel = convDirectAVX2
 	if C.lethe_have_avx512vl() != 0 {
 		directMR = 8
+		convDirectFilterKernel = convDirectFilterAVX512
 	}
 }
 
@@ -372,4 +412,24 @@ func minInt(s []int) int {
 		m = min(m, v)
 	}
 	return m
+}
+
+func convDirectFilterAVX512(xp, dy []float32, xoff, vb, ob []int, dw []float32, pq int, acc bool, kb0, kb1 int) {
+	// As convDirectAVX2: the C side does not check bounds.
+	if len(xoff)%3 != 0 || len(ob) != len(vb) || kb0 < 0 || kb1 < kb0 || len(dw) < kb1*8*len(xoff) {
+		panic("cpu: convDirectFilterAVX512: inconsistent tables")
+	}
+	if kb1 == kb0 || len(xoff) == 0 || len(vb) == 0 {
+		return
+	}
+	if maxInt(vb)+maxInt(xoff)+8 > len(xp) || minInt(vb) < 0 || minInt(xoff) < 0 || minInt(ob) < 0 || maxInt(ob)+(kb1*8-1)*pq+8 > len(dy) {
+		panic("cpu: convDirectFilterAVX512: a vector falls outside its slice")
+	}
+	a := C.long(0)
+	if acc {
+		a = 1
+	}
+	C.lethe_direct_bwdf8(fp(xp), fp(dy), (*C.long)(unsafe.Pointer(unsafe.SliceData(xoff))), C.long(len(xoff)),
+		(*C.long)(unsafe.Pointer(unsafe.SliceData(vb))), (*C.long)(unsafe.Pointer(unsafe.SliceData(ob))), C.long(len(vb)),
+		fp(dw), C.long(pq), a, C.long(kb0), C.long(kb1))
 }
