@@ -51,9 +51,8 @@ type Backend struct {
 	// pass's chunks 1.. (chunk 0 adds into dw itself), reduced into dw in
 	// chunk order after the pass.
 	chunkSums []float32
-	// packed, xoff and directTabs (one per worker) hold a direct
-	// convolution's packed filters, tap offsets and vector tables.
-	packed     []float32
+	// xoff and directTabs (one per worker) hold a direct convolution's
+	// tap offsets and vector tables.
 	xoff       []int
 	directTabs [][]int
 	// taps holds the current convolution's filter positions.

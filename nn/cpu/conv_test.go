@@ -146,6 +146,14 @@ var convGeoms = [][9]int{
 	{5, 3, 10, 10, 8, 3, 3, 1, 0},
 	{1, 4, 8, 8, 8, 3, 3, 1, 1},
 	{2, 16, 8, 8, 16, 3, 3, 1, 1},
+	// Batches of 8 or more, 64 taps or more and 32 outputs or more for
+	// the direct kernels' batch layout: a row not a multiple of 8 (and a
+	// partial group of images), stride 2, a non-square kernel; and 4x4
+	// planes as in ResNet-18's last stage, left to im2col.
+	{9, 8, 7, 7, 8, 3, 3, 1, 1},
+	{10, 8, 11, 11, 16, 3, 3, 2, 1},
+	{8, 5, 12, 10, 8, 5, 3, 2, 2},
+	{16, 8, 4, 4, 8, 3, 3, 1, 1},
 	// Taps whose columns all fall in the padding next to taps that do
 	// not (ResNet-18's last stage on 8x8 inputs: 2x2 → 1x1, stride 2).
 	{2, 3, 2, 2, 4, 3, 3, 2, 1},
@@ -275,7 +283,7 @@ func scratchBytes(be *Backend) scratchSizes {
 		s.perWorker = max(s.perWorker, 4*cap(be.scratch[w]))
 		s.total += 4*cap(be.scratch[w]) + 8*cap(be.directTabs[w])
 	}
-	s.shared = 4*(cap(be.flipped)+cap(be.chunkSums)+cap(be.packed)) + 8*cap(be.xoff)
+	s.shared = 4*(cap(be.flipped)+cap(be.chunkSums)) + 8*cap(be.xoff)
 	s.total += s.shared
 	return s
 }

@@ -179,7 +179,9 @@ static void lethe_sgd_momentum(float *p, const float *g, float *m, long n, float
 // channels by 3 vectors of 8 output positions (12 accumulators, 3 input
 // loads and 4 broadcasts per filter tap). xoff[t] is tap t's offset into
 // the padded input, vb/ob each vector's offset into the padded input and
-// the output, wp the filters packed as [K/4][taps][4].
+// the output, w the filters as [K][taps] (a tile broadcasts its channels'
+// weights of one tap from rows taps apart: packing them side by side cost
+// more than it saved, measured).
 __attribute__((target("avx2,fma")))
 static void lethe_direct_tile(const float *xp, const float *w, const long *xoff, long taps,
                               const long *vb, const long *ob, float *y, long pq) {
@@ -189,15 +191,15 @@ static void lethe_direct_tile(const float *xp, const float *w, const long *xoff,
 	for (long t = 0; t < taps; t++) {
 		long o = xoff[t];
 		__m256 v0 = _mm256_loadu_ps(x0 + o), v1 = _mm256_loadu_ps(x1 + o), v2 = _mm256_loadu_ps(x2 + o);
-		__m256 b = _mm256_broadcast_ss(w);
+		__m256 b = _mm256_broadcast_ss(w + 0 * taps);
 		a00 = _mm256_fmadd_ps(b, v0, a00); a01 = _mm256_fmadd_ps(b, v1, a01); a02 = _mm256_fmadd_ps(b, v2, a02);
-		b = _mm256_broadcast_ss(w + 1);
+		b = _mm256_broadcast_ss(w + 1 * taps);
 		a10 = _mm256_fmadd_ps(b, v0, a10); a11 = _mm256_fmadd_ps(b, v1, a11); a12 = _mm256_fmadd_ps(b, v2, a12);
-		b = _mm256_broadcast_ss(w + 2);
+		b = _mm256_broadcast_ss(w + 2 * taps);
 		a20 = _mm256_fmadd_ps(b, v0, a20); a21 = _mm256_fmadd_ps(b, v1, a21); a22 = _mm256_fmadd_ps(b, v2, a22);
-		b = _mm256_broadcast_ss(w + 3);
+		b = _mm256_broadcast_ss(w + 3 * taps);
 		a30 = _mm256_fmadd_ps(b, v0, a30); a31 = _mm256_fmadd_ps(b, v1, a31); a32 = _mm256_fmadd_ps(b, v2, a32);
-		w += 4;
+		w++;
 	}
 	_mm256_storeu_ps(y + ob[0], a00); _mm256_storeu_ps(y + ob[1], a01); _mm256_storeu_ps(y + ob[2], a02);
 	y += pq;
@@ -209,11 +211,11 @@ static void lethe_direct_tile(const float *xp, const float *w, const long *xoff,
 }
 
 __attribute__((target("avx2,fma")))
-static void lethe_conv_direct(const float *xp, const float *wp, const long *xoff, long taps,
+static void lethe_conv_direct(const float *xp, const float *w, const long *xoff, long taps,
                               const long *vb, const long *ob, long nvec, float *y, long pq, long kb0, long kb1) {
 	for (long kb = kb0; kb < kb1; kb++)
 		for (long v = 0; v < nvec; v += 3)
-			lethe_direct_tile(xp, wp + kb * taps * 4, xoff, taps, vb + v, ob + v, y + kb * 4 * pq, pq);
+			lethe_direct_tile(xp, w + kb * taps * 4, xoff, taps, vb + v, ob + v, y + kb * 4 * pq, pq);
 }
 
 // The same with AVX-512VL's 32 vector registers: 8 output channels by 3
@@ -229,12 +231,12 @@ static void lethe_direct_tile8(const float *xp, const float *w, const long *xoff
 		__m256 v0 = _mm256_loadu_ps(x0 + o), v1 = _mm256_loadu_ps(x1 + o), v2 = _mm256_loadu_ps(x2 + o);
 #pragma GCC unroll 8
 		for (int m = 0; m < 8; m++) {
-			__m256 b = _mm256_broadcast_ss(w + m);
+			__m256 b = _mm256_broadcast_ss(w + m * taps);
 			a[m][0] = _mm256_fmadd_ps(b, v0, a[m][0]);
 			a[m][1] = _mm256_fmadd_ps(b, v1, a[m][1]);
 			a[m][2] = _mm256_fmadd_ps(b, v2, a[m][2]);
 		}
-		w += 8;
+		w++;
 	}
 #pragma GCC unroll 8
 	for (int m = 0; m < 8; m++) {
@@ -244,11 +246,11 @@ static void lethe_direct_tile8(const float *xp, const float *w, const long *xoff
 }
 
 __attribute__((target("avx2,fma,avx512f,avx512vl")))
-static void lethe_conv_direct8(const float *xp, const float *wp, const long *xoff, long taps,
+static void lethe_conv_direct8(const float *xp, const float *w, const long *xoff, long taps,
                                const long *vb, const long *ob, long nvec, float *y, long pq, long kb0, long kb1) {
 	for (long kb = kb0; kb < kb1; kb++)
 		for (long v = 0; v < nvec; v += 3)
-			lethe_direct_tile8(xp, wp + kb * taps * 8, xoff, taps, vb + v, ob + v, y + kb * 8 * pq, pq);
+			lethe_direct_tile8(xp, w + kb * taps * 8, xoff, taps, vb + v, ob + v, y + kb * 8 * pq, pq);
 }
 
 static int lethe_have_avx512vl(void) {
@@ -281,15 +283,17 @@ static void lethe_direct_bwdf8(const float *xp, const float *dy, const long *xof
 					a[m][2] = _mm256_fmadd_ps(g, x2, a[m][2]);
 				}
 			}
-			for (int m = 0; m < 8; m++) {
-				float *o = dw + (kb * 8 + m) * taps + t;
-				for (int j = 0; j < 3; j++) {
-					__m128 h = _mm_add_ps(_mm256_castps256_ps128(a[m][j]), _mm256_extractf128_ps(a[m][j], 1));
-					h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-					h = _mm_add_ss(h, _mm_movehdup_ps(h));
-					float sum = _mm_cvtss_f32(h);
-					o[j] = acc ? o[j] + sum : sum;
-				}
+			// Lane sums of the 8 channels' accumulators of each tap, by a
+			// tree of horizontal adds: r[m] = Σ lanes of a[m][j].
+			for (int j = 0; j < 3; j++) {
+				__m256 t0 = _mm256_hadd_ps(a[0][j], a[1][j]), t1 = _mm256_hadd_ps(a[2][j], a[3][j]);
+				__m256 t2 = _mm256_hadd_ps(a[4][j], a[5][j]), t3 = _mm256_hadd_ps(a[6][j], a[7][j]);
+				__m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+				__m256 r = _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+				float sum[8];
+				_mm256_storeu_ps(sum, r);
+				float *o = dw + kb * 8 * taps + t + j;
+				for (int m = 0; m < 8; m++) o[m * taps] = acc ? o[m * taps] + sum[m] : sum[m];
 			}
 		}
 	}
@@ -377,11 +381,11 @@ func sgdMomentumAVX2(p, g, m []float32, lr, mom, damp, wd float32) {
 	C.lethe_sgd_momentum(fp(p), fp(g), fp(m), C.long(len(p)), C.float(lr), C.float(mom), C.float(damp), C.float(wd))
 }
 
-func convDirectAVX2(xp, wp []float32, xoff, vb, ob []int, y []float32, pq, kb0, kb1 int) {
+func convDirectAVX2(xp, w []float32, xoff, vb, ob []int, y []float32, pq, kb0, kb1 int) {
 	mr := directMR
 	// The C side does not check bounds: every load and store must fall
 	// inside the slices.
-	if len(vb) == 0 || len(vb)%3 != 0 || len(ob) != len(vb) || kb0 < 0 || kb1 < kb0 || len(wp) < kb1*len(xoff)*mr {
+	if len(vb) == 0 || len(vb)%3 != 0 || len(ob) != len(vb) || kb0 < 0 || kb1 < kb0 || len(w) < kb1*len(xoff)*mr {
 		panic("cpu: convDirectAVX2: inconsistent tables")
 	}
 	if kb1 == kb0 || len(xoff) == 0 {
@@ -392,9 +396,9 @@ func convDirectAVX2(xp, wp []float32, xoff, vb, ob []int, y []float32, pq, kb0, 
 	}
 	xo, vbp, obp := (*C.long)(unsafe.Pointer(unsafe.SliceData(xoff))), (*C.long)(unsafe.Pointer(unsafe.SliceData(vb))), (*C.long)(unsafe.Pointer(unsafe.SliceData(ob)))
 	if mr == 8 {
-		C.lethe_conv_direct8(fp(xp), fp(wp), xo, C.long(len(xoff)), vbp, obp, C.long(len(vb)), fp(y), C.long(pq), C.long(kb0), C.long(kb1))
+		C.lethe_conv_direct8(fp(xp), fp(w), xo, C.long(len(xoff)), vbp, obp, C.long(len(vb)), fp(y), C.long(pq), C.long(kb0), C.long(kb1))
 	} else {
-		C.lethe_conv_direct(fp(xp), fp(wp), xo, C.long(len(xoff)), vbp, obp, C.long(len(vb)), fp(y), C.long(pq), C.long(kb0), C.long(kb1))
+		C.lethe_conv_direct(fp(xp), fp(w), xo, C.long(len(xoff)), vbp, obp, C.long(len(vb)), fp(y), C.long(pq), C.long(kb0), C.long(kb1))
 	}
 }
 
