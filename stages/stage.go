@@ -43,7 +43,7 @@ import (
 // below the stages could change a stage's result (a different
 // initialisation, a fixed bug in a kernel, a new default), so that results
 // computed the old way are not reused.
-const NumericsVersion = "4"
+const NumericsVersion = "5"
 
 // Kind makes runnable stages of one stage kind.
 type Kind interface {
