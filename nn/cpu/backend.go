@@ -147,6 +147,7 @@ type Info struct {
 	Cores    int    // logical CPUs the Go runtime sees
 	Threads  int    // goroutines an op uses
 	Features string // ISA extensions that matter for speed
+	Kernels  string // which of the backend's own kernels run
 	BLAS     BLASInfo
 }
 
@@ -156,13 +157,26 @@ func (b *Backend) Info() Info {
 	if model == "" {
 		model = runtime.GOARCH + " CPU"
 	}
-	return Info{Model: model, Cores: runtime.NumCPU(), Threads: b.threads, Features: isaFeatures(), BLAS: b.blas.info}
+	return Info{Model: model, Cores: runtime.NumCPU(), Threads: b.threads, Features: isaFeatures(), Kernels: kernelsInfo(), BLAS: b.blas.info}
+}
+
+// kernelsInfo names the kernels this build and CPU run: batch norm, ReLU,
+// Add and SGD in AVX2 or Go, and convolutions direct or through im2col.
+func kernelsInfo() string {
+	if !haveAVX2 {
+		return "Go element-wise kernels; convolutions by im2col and GEMM"
+	}
+	filter := "backward filter by im2col and GEMM"
+	if convDirectFilterKernel != nil {
+		filter = "direct backward filter"
+	}
+	return fmt.Sprintf("AVX2 element-wise kernels; direct convolutions (%d-channel tiles, %s) where they apply, else im2col and GEMM", directMR, filter)
 }
 
 // Describe is Info as a few lines of text.
 func (b *Backend) Describe() string {
 	i := b.Info()
-	return fmt.Sprintf("cpu: %s, %d logical CPUs, %d threads per op\n  ISA: %s\n  BLAS: %s", i.Model, i.Cores, i.Threads, i.Features, i.BLAS)
+	return fmt.Sprintf("cpu: %s, %d logical CPUs, %d threads per op\n  ISA: %s\n  kernels: %s\n  BLAS: %s", i.Model, i.Cores, i.Threads, i.Features, i.Kernels, i.BLAS)
 }
 
 // buf returns worker w's scratch buffer with n values (contents

@@ -221,7 +221,7 @@ func TestCoreTypeFor(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	be := Default()
 	d := be.Describe()
-	for _, want := range []string{"cpu:", "threads", "BLAS:", "ISA:"} {
+	for _, want := range []string{"cpu:", "threads", "BLAS:", "ISA:", "kernels:"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("Describe lacks %q:\n%s", want, d)
 		}
