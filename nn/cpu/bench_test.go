@@ -92,6 +92,7 @@ var benchConvs = []convCase{
 	{"r50-1x1-64to256x32x32", 32, 64, 32, 32, 256, 1, 1, 0},
 	{"small-1to32x28", 64, 1, 28, 28, 32, 3, 1, 1},
 	{"small-32to64x14", 64, 32, 14, 14, 64, 3, 1, 1},
+	{"small-64to128x7", 64, 64, 7, 7, 128, 3, 1, 1},
 }
 
 // BenchmarkConv covers ResNet-18 CIFAR at batch 32 and SmallCNN at batch
@@ -131,6 +132,58 @@ func BenchmarkConv(b *testing.B) {
 				}
 				reportFlops(b, flops)
 				reportCPU(b, start)
+			})
+		}
+	}
+}
+
+// BenchmarkConvDirect times the direct kernels against the im2col path on
+// the shapes of benchConvs they take, alternating the two call by call so
+// that the machine's drift falls on both alike, and reports their ratio
+// (im2col/direct > 1: the direct kernel is faster). SmallCNN's first layer
+// (9 taps) is left to im2col; see directBatchMinTaps.
+func BenchmarkConvDirect(b *testing.B) {
+	if convDirectKernel == nil {
+		b.Skip("no direct kernels in this build or on this CPU")
+	}
+	for _, cc := range benchConvs {
+		g, err := nn.NewConvGeom(cc.n, cc.c, cc.h, cc.w, cc.k, cc.r, cc.r, cc.stride, cc.pad)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(2, 2))
+		x := Buf(randSlice(rng, g.N*g.C*g.H*g.W))
+		w := Buf(randSlice(rng, g.K*g.C*g.R*g.S))
+		y := Buf(randSlice(rng, g.N*g.K*g.P*g.Q))
+		dw := make(Buf, len(w))
+		for _, pass := range []string{"fwd", "bwdFilter"} {
+			if pass == "fwd" && !isDirectConv(g) || pass == "bwdFilter" && !isDirectFilter(g) {
+				continue
+			}
+			b.Run(cc.name+"/"+pass, func(b *testing.B) {
+				be := benchBackend(b, "auto", benchThreads())
+				defer func() { useDirectConv = true }()
+				var spent [2]time.Duration // direct, im2col
+				for i := 0; i < b.N; i++ {
+					for j := 0; j < 2; j++ {
+						direct := (i+j)%2 == 0
+						useDirectConv = direct
+						t0 := time.Now()
+						if pass == "fwd" {
+							be.ConvForward(g, x, w, y)
+						} else {
+							be.ConvBackwardFilter(g, x, y, dw)
+						}
+						if direct {
+							spent[0] += time.Since(t0)
+						} else {
+							spent[1] += time.Since(t0)
+						}
+					}
+				}
+				b.ReportMetric(spent[0].Seconds()*1e3/float64(b.N), "direct-ms")
+				b.ReportMetric(spent[1].Seconds()*1e3/float64(b.N), "im2col-ms")
+				b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "im2col/direct")
 			})
 		}
 	}
