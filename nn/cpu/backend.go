@@ -1,8 +1,9 @@
 // Package cpu is Lethe's CPU backend: it implements nn.Backend on Go slices,
 // with GEMM from OpenBLAS (loaded at run time through purego, checked
 // against gonum's pure-Go GEMM at start-up) or gonum as the fallback.
-// Convolutions are im2col + GEMM; every op splits its work over a small
-// pool of goroutines.
+// Convolutions run on the backend's own direct kernels where they apply
+// (AVX2/AVX-512VL through cgo, direct.go) and otherwise as im2col + GEMM;
+// every op splits its work over a small pool of goroutines.
 //
 // It is the reference backend: its ops follow the semantics written in
 // nn.Backend exactly, and the CUDA backend is tested against it.

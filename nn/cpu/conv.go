@@ -2,7 +2,9 @@ package cpu
 
 import "lethe/nn"
 
-// Convolution is im2col + GEMM. The columns of several images are laid
+// Convolutions that the direct kernels (direct.go) do not take, and the
+// backward-data passes that are not flipped forward ones, are im2col +
+// GEMM. The columns of several images are laid
 // side by side, col[C·R·S, nb·P·Q], so that one GEMM covers a chunk of nb
 // images: for the small late layers of a CIFAR network (4x4 outputs) a
 // per-image GEMM would be 16 columns wide and far from the BLAS's peak.
