@@ -154,6 +154,10 @@ var convGeoms = [][9]int{
 	{10, 8, 11, 11, 16, 3, 3, 2, 1},
 	{8, 5, 12, 10, 8, 5, 3, 2, 2},
 	{16, 8, 4, 4, 8, 3, 3, 1, 1},
+	// Padding wider than the filter, in both layouts: some vectors see
+	// only zeros.
+	{2, 4, 4, 4, 8, 3, 3, 1, 3},
+	{8, 8, 3, 3, 8, 3, 3, 1, 3},
 	// Taps whose columns all fall in the padding next to taps that do
 	// not (ResNet-18's last stage on 8x8 inputs: 2x2 → 1x1, stride 2).
 	{2, 3, 2, 2, 4, 3, 3, 2, 1},
