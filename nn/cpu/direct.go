@@ -92,7 +92,9 @@ func directPlanFor(g nn.ConvGeom) (directPlan, bool) {
 	}
 	pl.unitIn = g.C * pl.hp * pl.wp * pl.per
 	pl.unitOut = g.K * g.P * g.Q * pl.per
-	return pl, true
+	// A unit's scratch (padded input and output) is bounded as im2col's
+	// chunks are: planes far beyond the datasets' 64x64 take im2col.
+	return pl, pl.unitIn+pl.unitOut <= maxConvScratch
 }
 
 // isDirectConv reports whether the direct kernel runs g's forward pass.
