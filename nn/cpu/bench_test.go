@@ -189,6 +189,60 @@ func BenchmarkConvDirect(b *testing.B) {
 	}
 }
 
+// BenchmarkTrainStepDirect trains ResNet-18 (batch 32) and SmallCNN (batch
+// 64) with the direct kernels and with the im2col path in alternate steps
+// and reports their ratio (im2col/direct > 1: the direct kernels make the
+// step faster), as BenchmarkConvDirect does per layer.
+func BenchmarkTrainStepDirect(b *testing.B) {
+	if convDirectKernel == nil {
+		b.Skip("no direct kernels in this build or on this CPU")
+	}
+	for _, c := range []struct {
+		cfg   nn.Config
+		batch int
+	}{
+		{nn.Config{Arch: "resnet18", Classes: 10, InC: 3, InH: 32, InW: 32}, 32},
+		{nn.Config{Arch: "smallcnn", Classes: 10, InC: 1, InH: 28, InW: 28}, 64},
+	} {
+		b.Run(c.cfg.Arch, func(b *testing.B) {
+			be := benchBackend(b, "auto", benchThreads())
+			m, err := nn.New(be, c.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tr, err := nn.NewTrainer(m, nn.OptimConfig{Name: "sgd", LR: 0.01, Momentum: 0.9, WeightDecay: 5e-4}, 0, nn.OrthoExclude{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 1))
+			bt := &nn.Batch{N: c.batch, C: c.cfg.InC, H: c.cfg.InH, W: c.cfg.InW, X: randSlice(rng, c.batch*c.cfg.InC*c.cfg.InH*c.cfg.InW), Y: make([]int32, c.batch)}
+			defer func() { useDirectConv = true }()
+			var spent [2]time.Duration // direct, im2col
+			for i := -1; i < b.N; i++ { // i = -1: both paths warm up
+				for j := 0; j < 2; j++ {
+					direct := (i+j)%2 == 0
+					useDirectConv = direct
+					t0 := time.Now()
+					if _, _, err := tr.Step(bt, 0.01, 1); err != nil {
+						b.Fatal(err)
+					}
+					if i < 0 {
+						continue
+					}
+					if direct {
+						spent[0] += time.Since(t0)
+					} else {
+						spent[1] += time.Since(t0)
+					}
+				}
+			}
+			b.ReportMetric(spent[0].Seconds()*1e3/float64(b.N), "direct-ms")
+			b.ReportMetric(spent[1].Seconds()*1e3/float64(b.N), "im2col-ms")
+			b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "im2col/direct")
+		})
+	}
+}
+
 func BenchmarkBatchNorm(b *testing.B) {
 	for _, sh := range [][3]int{{32, 64, 1024}, {32, 512, 16}, {64, 32, 784}} {
 		n, c, hw := sh[0], sh[1], sh[2]
