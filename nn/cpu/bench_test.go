@@ -217,7 +217,7 @@ func BenchmarkTrainStepDirect(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 1))
 			bt := &nn.Batch{N: c.batch, C: c.cfg.InC, H: c.cfg.InH, W: c.cfg.InW, X: randSlice(rng, c.batch*c.cfg.InC*c.cfg.InH*c.cfg.InW), Y: make([]int32, c.batch)}
 			defer func() { useDirectConv = true }()
-			var spent [2]time.Duration // direct, im2col
+			var spent [2]time.Duration  // direct, im2col
 			for i := -1; i < b.N; i++ { // i = -1: both paths warm up
 				for j := 0; j < 2; j++ {
 					direct := (i+j)%2 == 0
