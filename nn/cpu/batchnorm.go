@@ -46,7 +46,7 @@ func (b *Backend) BatchNormTrain(n, c, hw int, x, gamma, beta, y, runMean, runVa
 	bnChecks("BatchNormTrain", n, c, hw, X, G, Bt, RM, RV, SM, SI)
 	checkNCHW("BatchNormTrain", Y, n, c, hw, "y")
 	count := n * hw
-	b.pool.split(c, planeGrain(count), func(_, lo, hi int) {
+	b.pool.share(c, planeGrain(count), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			xc := X[ch*hw:]
 			mean := chanSum(xc, n, hw, c*hw) / float64(count)
@@ -84,7 +84,7 @@ func (b *Backend) BatchNormEval(n, c, hw int, x, gamma, beta, runMean, runVar, y
 	required("BatchNormEval", "runMean", RM)
 	required("BatchNormEval", "runVar", RV)
 	checkNCHW("BatchNormEval", Y, n, c, hw, "y")
-	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
+	b.pool.share(n*c, planeGrain(hw), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			ch := pl % c
 			invStd := 1 / math.Sqrt(float64(RV[ch])+float64(eps))
@@ -112,7 +112,7 @@ func (b *Backend) BatchNormBackward(n, c, hw int, x, dy, gamma, saveMean, saveIn
 	checkNCHW("BatchNormBackward", DY, n, c, hw, "dy")
 	checkNCHW("BatchNormBackward", DX, n, c, hw, "dx")
 	count := n * hw
-	b.pool.split(c, planeGrain(count), func(_, lo, hi int) {
+	b.pool.share(c, planeGrain(count), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mean, invStd := float64(SM[ch]), float64(SI[ch])
 			sdy, sdyx := chanSumsDyDev(DY[ch*hw:], X[ch*hw:], n, hw, c*hw, mean)
@@ -145,7 +145,7 @@ func (b *Backend) BatchNormEvalBackward(n, c, hw int, x, dy, gamma, runMean, run
 	required("BatchNormEvalBackward", "runVar", RV)
 	checkNCHW("BatchNormEvalBackward", DY, n, c, hw, "dy")
 	checkNCHW("BatchNormEvalBackward", DX, n, c, hw, "dx")
-	b.pool.split(c, planeGrain(n*hw), func(_, lo, hi int) {
+	b.pool.share(c, planeGrain(n*hw), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			invStd := 1 / math.Sqrt(float64(RV[ch])+float64(eps))
 			k := float32(invStd) * gammaAt(G, ch)

@@ -23,7 +23,7 @@ func (b *Backend) AddChannelBias(y, bias nn.Buf, n, c, hw int) {
 	if len(B) != c {
 		fail("AddChannelBias", "bias has %d values for %d channels", len(B), c)
 	}
-	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
+	b.pool.share(n*c, planeGrain(hw), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			v := B[pl%c]
 			row := Y[pl*hw : (pl+1)*hw]
@@ -41,7 +41,7 @@ func (b *Backend) ChannelSum(dy nn.Buf, n, c, hw int, db nn.Buf) {
 	if len(DB) != c {
 		fail("ChannelSum", "db has %d values for %d channels", len(DB), c)
 	}
-	b.pool.split(c, planeGrain(n*hw), func(_, lo, hi int) {
+	b.pool.share(c, planeGrain(n*hw), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			var s float64
 			for i := 0; i < n; i++ {
@@ -65,7 +65,7 @@ func (b *Backend) ChannelMax(x nn.Buf, n, c, hw int, out nn.Buf) {
 	if hw <= 0 {
 		fail("ChannelMax", "empty planes")
 	}
-	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
+	b.pool.share(n*c, planeGrain(hw), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			O[pl] = planeMax(X[pl*hw : (pl+1)*hw])
 		}
@@ -82,7 +82,7 @@ func (b *Backend) ChannelMean(x nn.Buf, n, c, hw int, out nn.Buf) {
 	if hw <= 0 {
 		fail("ChannelMean", "empty planes")
 	}
-	b.pool.split(n*c, planeGrain(hw), func(_, lo, hi int) {
+	b.pool.share(n*c, planeGrain(hw), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			var s float64
 			for _, v := range X[pl*hw : (pl+1)*hw] {

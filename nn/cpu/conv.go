@@ -130,7 +130,7 @@ func (b *Backend) spread(inner, total int, fn func(lo, hi int)) {
 		}
 		return
 	}
-	b.pool.split(total, 1, func(_, lo, hi int) { fn(lo, hi) })
+	b.pool.share(total, 1, func(lo, hi int) { fn(lo, hi) })
 }
 
 // ConvForward: y[N,K,P,Q] = x[N,C,H,W] ⋆ w[K,C,R,S] (cross-correlation).
@@ -285,7 +285,7 @@ func (b *Backend) addChunkSums(DW, sums []float32, chunks int) {
 	if chunks <= 1 {
 		return
 	}
-	b.pool.split(len(DW), 4096, func(_, lo, hi int) {
+	b.pool.share(len(DW), 4096, func(lo, hi int) {
 		d := DW[lo:hi]
 		for c := 1; c < chunks; c++ {
 			p := sums[(c-1)*len(DW)+lo : (c-1)*len(DW)+hi]

@@ -71,7 +71,7 @@ func (b *Backend) Copy(dst, src nn.Buf) {
 // Fill sets every value of dst to v.
 func (b *Backend) Fill(dst nn.Buf, v float32) {
 	d := Floats(dst)
-	b.pool.split(len(d), elemGrain, func(_, lo, hi int) {
+	b.pool.share(len(d), elemGrain, func(lo, hi int) {
 		s := d[lo:hi]
 		if v == 0 {
 			clear(s)
@@ -98,28 +98,28 @@ func sameLen(op string, bufs ...[]float32) {
 func (b *Backend) ReLUForward(x, y nn.Buf) {
 	X, Y := Floats(x), Floats(y)
 	sameLen("ReLUForward", X, Y)
-	b.pool.split(len(X), elemGrain, func(_, lo, hi int) { relu(X[lo:hi], Y[lo:hi]) })
+	b.pool.share(len(X), elemGrain, func(lo, hi int) { relu(X[lo:hi], Y[lo:hi]) })
 }
 
 // ReLUBackward: dx = dy where y > 0, else 0.
 func (b *Backend) ReLUBackward(y, dy, dx nn.Buf) {
 	Y, DY, DX := Floats(y), Floats(dy), Floats(dx)
 	sameLen("ReLUBackward", Y, DY, DX)
-	b.pool.split(len(Y), elemGrain, func(_, lo, hi int) { reluBackward(Y[lo:hi], DY[lo:hi], DX[lo:hi]) })
+	b.pool.share(len(Y), elemGrain, func(lo, hi int) { reluBackward(Y[lo:hi], DY[lo:hi], DX[lo:hi]) })
 }
 
 // Add: dst = a + b.
 func (b *Backend) Add(dst, x, y nn.Buf) {
 	D, A, B := Floats(dst), Floats(x), Floats(y)
 	sameLen("Add", D, A, B)
-	b.pool.split(len(D), elemGrain, func(_, lo, hi int) { add(D[lo:hi], A[lo:hi], B[lo:hi]) })
+	b.pool.share(len(D), elemGrain, func(lo, hi int) { add(D[lo:hi], A[lo:hi], B[lo:hi]) })
 }
 
 // Axpy: y += alpha·x.
 func (b *Backend) Axpy(alpha float32, x, y nn.Buf) {
 	X, Y := Floats(x), Floats(y)
 	sameLen("Axpy", X, Y)
-	b.pool.split(len(X), elemGrain, func(_, lo, hi int) {
+	b.pool.share(len(X), elemGrain, func(lo, hi int) {
 		axpy(alpha, X[lo:hi], Y[lo:hi])
 	})
 }
@@ -134,7 +134,7 @@ func axpy(alpha float32, x, y []float32) {
 // Scale: x *= alpha.
 func (b *Backend) Scale(x nn.Buf, alpha float32) {
 	X := Floats(x)
-	b.pool.split(len(X), elemGrain, func(_, lo, hi int) {
+	b.pool.share(len(X), elemGrain, func(lo, hi int) {
 		s := X[lo:hi]
 		for i := range s {
 			s[i] *= alpha
@@ -146,7 +146,7 @@ func (b *Backend) Scale(x nn.Buf, alpha float32) {
 func (b *Backend) Mul(dst, x, y nn.Buf) {
 	D, A, B := Floats(dst), Floats(x), Floats(y)
 	sameLen("Mul", D, A, B)
-	b.pool.split(len(D), elemGrain, func(_, lo, hi int) {
+	b.pool.share(len(D), elemGrain, func(lo, hi int) {
 		a, bb := A[lo:hi], B[lo:hi]
 		for i := range a {
 			D[lo+i] = a[i] * bb[i]
@@ -158,7 +158,7 @@ func (b *Backend) Mul(dst, x, y nn.Buf) {
 func (b *Backend) AddSquared(acc, x nn.Buf, alpha float32) {
 	A, X := Floats(acc), Floats(x)
 	sameLen("AddSquared", A, X)
-	b.pool.split(len(X), elemGrain, func(_, lo, hi int) {
+	b.pool.share(len(X), elemGrain, func(lo, hi int) {
 		a := A[lo:hi]
 		for i, v := range X[lo:hi] {
 			a[i] += alpha * v * v
@@ -221,7 +221,7 @@ func (b *Backend) CountNonFinite(x nn.Buf) int {
 func (b *Backend) SelectiveDampen(w, impF, impD nn.Buf, alpha, lambda float32) {
 	W, F, D := Floats(w), Floats(impF), Floats(impD)
 	sameLen("SelectiveDampen", W, F, D)
-	b.pool.split(len(W), elemGrain, func(_, lo, hi int) {
+	b.pool.share(len(W), elemGrain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if F[i] > alpha*D[i] {
 				beta := lambda * D[i] / F[i]

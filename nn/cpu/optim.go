@@ -17,12 +17,12 @@ func (b *Backend) SGDStep(p, g, buf nn.Buf, lr, momentum, dampening, weightDecay
 		sameLen("SGDStep", P, M)
 	}
 	if momentum != 0 && !first && !nesterov {
-		b.pool.split(len(P), elemGrain, func(_, lo, hi int) {
+		b.pool.share(len(P), elemGrain, func(lo, hi int) {
 			sgdMomentum(P[lo:hi], G[lo:hi], M[lo:hi], lr, momentum, dampening, weightDecay)
 		})
 		return
 	}
-	b.pool.split(len(P), elemGrain, func(_, lo, hi int) {
+	b.pool.share(len(P), elemGrain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			d := G[i]
 			if weightDecay != 0 {
@@ -60,7 +60,7 @@ func (b *Backend) AdamStep(p, g, m, v nn.Buf, lr, beta1, beta2, eps, weightDecay
 	stepSize := float32(float64(lr) / bc1)
 	bc2Sqrt := float32(math.Sqrt(bc2))
 	decay := float32(1 - float64(lr)*float64(weightDecay))
-	b.pool.split(len(P), elemGrain, func(_, lo, hi int) {
+	b.pool.share(len(P), elemGrain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			gr := G[i]
 			if weightDecay != 0 {

@@ -39,7 +39,7 @@ func (b *Backend) MaxPoolForward(g nn.PoolGeom, x, y nn.Buf, argmax nn.IntBuf) {
 	}
 	pw := poolWin{g}
 	hw, pq := g.H*g.W, g.P*g.Q
-	b.pool.split(g.N*g.C, planeGrain(hw), func(_, lo, hi int) {
+	b.pool.share(g.N*g.C, planeGrain(hw), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			xs, ys, as := X[pl*hw:(pl+1)*hw], Y[pl*pq:(pl+1)*pq], A[pl*pq:(pl+1)*pq]
 			if g.KH == 2 && g.KW == 2 && g.Stride == 2 && g.Pad == 0 {
@@ -148,7 +148,7 @@ func (b *Backend) MaxPoolBackward(g nn.PoolGeom, dy nn.Buf, argmax nn.IntBuf, dx
 		fail("MaxPoolBackward", "argmax has %d values, dy %d", len(A), len(DY))
 	}
 	hw, pq := g.H*g.W, g.P*g.Q
-	b.pool.split(g.N*g.C, planeGrain(hw), func(_, lo, hi int) {
+	b.pool.share(g.N*g.C, planeGrain(hw), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			d := DX[pl*hw : (pl+1)*hw]
 			clear(d)
@@ -167,7 +167,7 @@ func (b *Backend) AvgPoolForward(g nn.PoolGeom, x, y nn.Buf) {
 	pw := poolWin{g}
 	hw, pq := g.H*g.W, g.P*g.Q
 	inv := 1 / float32(g.KH*g.KW)
-	b.pool.split(g.N*g.C, planeGrain(hw), func(_, lo, hi int) {
+	b.pool.share(g.N*g.C, planeGrain(hw), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			xs, ys := X[pl*hw:(pl+1)*hw], Y[pl*pq:(pl+1)*pq]
 			for p := 0; p < g.P; p++ {
@@ -193,7 +193,7 @@ func (b *Backend) AvgPoolBackward(g nn.PoolGeom, dy, dx nn.Buf) {
 	pw := poolWin{g}
 	hw, pq := g.H*g.W, g.P*g.Q
 	inv := 1 / float32(g.KH*g.KW)
-	b.pool.split(g.N*g.C, planeGrain(hw), func(_, lo, hi int) {
+	b.pool.share(g.N*g.C, planeGrain(hw), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			d, ds := DX[pl*hw:(pl+1)*hw], DY[pl*pq:(pl+1)*pq]
 			clear(d)

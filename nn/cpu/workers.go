@@ -9,9 +9,11 @@ import (
 
 // workers is a small persistent pool of goroutines. An op hands it one
 // function per worker; the calling goroutine runs worker 0 itself, so an op
-// on a one-thread backend never touches the pool. Work is split statically
-// (worker w always gets the same share of the same op), which keeps results
-// bit-identical from run to run for a given thread count.
+// on a one-thread backend never touches the pool. split cuts work
+// statically (worker w always gets the same share of the same op) for ops
+// that sum per worker, which keeps results bit-identical from run to run
+// for a given thread count; share lets the workers claim pieces as they
+// go, for ops whose every item is computed whole by whoever takes it.
 //
 // Helpers spin for a short while after each op before they sleep: a
 // training step is hundreds of ops back to back, and waking a sleeping
@@ -31,6 +33,8 @@ type workers struct {
 	pending atomic.Int32 // helpers of the current run still working
 	done    chan struct{}
 	stopped atomic.Bool
+	// nextPiece is the next piece to claim in share.
+	nextPiece atomic.Int64
 }
 
 // maxThreads bounds a backend's workers (a run's worker count travels in
@@ -158,6 +162,42 @@ func (p *workers) split(total, grain int, fn func(w, lo, hi int)) {
 		lo, hi := w*total/k, (w+1)*total/k
 		if lo < hi {
 			fn(w, lo, hi)
+		}
+	})
+}
+
+// piecesPerWorker is how many pieces share splits cut [0, total) into
+// for each worker.
+const piecesPerWorker = 4
+
+// share runs fn(lo, hi) over [0, total) cut into contiguous pieces of at
+// least grain items (up to piecesPerWorker per worker) that the workers
+// claim as they go, so that a worker slowed by the machine takes fewer
+// (batch norm, ReLU, Add and SGD were split in halves and left a worker
+// idle for a third of their time; interleaved training steps on 2 cores:
+// ResNet-18 +2.4%, SmallCNN +2.7%).
+// fn learns no worker index: it must write only its own items (which
+// makes the result independent of who took which piece). Small jobs run
+// inline on the caller.
+func (p *workers) share(total, grain int, fn func(lo, hi int)) {
+	if total <= 0 {
+		return
+	}
+	grain = max(grain, 1)
+	pieces := min(total/grain, p.n*piecesPerWorker)
+	if pieces <= 1 || p.n <= 1 {
+		fn(0, total)
+		return
+	}
+	next := &p.nextPiece
+	next.Store(0)
+	p.run(min(p.n, pieces), func(int) {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= pieces {
+				return
+			}
+			fn(i*total/pieces, (i+1)*total/pieces)
 		}
 	})
 }

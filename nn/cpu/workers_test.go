@@ -46,3 +46,34 @@ func TestWorkersStop(t *testing.T) {
 		t.Fatalf("after stop, %d of 3 shares ran", n.Load())
 	}
 }
+
+// TestWorkersShareCoversEachItemOnce: share hands out every item of
+// [0, total) exactly once, in pieces of at least grain items (but for a
+// job too small to cut, run whole), for pools of 1 to 3 workers.
+func TestWorkersShareCoversEachItemOnce(t *testing.T) {
+	for n := 1; n <= 3; n++ {
+		p := newWorkers(n)
+		for _, c := range []struct{ total, grain int }{{0, 1}, {1, 1}, {5, 1}, {7, 3}, {100, 1}, {100, 30}, {1000, 7}, {33, 64}} {
+			seen := make([]atomic.Int32, c.total)
+			var pieces atomic.Int32
+			p.share(c.total, c.grain, func(lo, hi int) {
+				pieces.Add(1)
+				if hi-lo < c.grain && !(lo == 0 && hi == c.total) {
+					t.Errorf("n=%d total=%d grain=%d: piece [%d,%d) below the grain", n, c.total, c.grain, lo, hi)
+				}
+				for i := lo; i < hi; i++ {
+					seen[i].Add(1)
+				}
+			})
+			for i := range seen {
+				if got := seen[i].Load(); got != 1 {
+					t.Fatalf("n=%d total=%d grain=%d: item %d taken %d times", n, c.total, c.grain, i, got)
+				}
+			}
+			if max := int32(n * piecesPerWorker); pieces.Load() > max {
+				t.Errorf("n=%d total=%d: %d pieces, want at most %d", n, c.total, pieces.Load(), max)
+			}
+		}
+		p.stop()
+	}
+}
