@@ -23,9 +23,15 @@ import "lethe/nn"
 // backward-filter kernel 8 channels by 3 taps, summing the lanes of each
 // at the end of a chunk.
 //
-// Measured on the 2-core Zen 4 VM, interleaved with the im2col path in one
-// process (ResNet-18's 3x3 layers at batch 32, 2 threads): forward 32x32
-// +11-18%, 16x16 and 8x8 +14-16%; backward filter +13-15%.
+// Measured on the 2-core Zen 4 VM by BenchmarkConvDirect (each call
+// alternating with the im2col path, 2 threads, two runs; time of im2col
+// over direct): ResNet-18 at batch 32, forward 32x32 1.10-1.12, 16x16
+// 1.19-1.30, 8x8 1.17-1.26, stride 2 to 16x16 1.11-1.14 and to 8x8
+// 0.92-1.01; backward filter 32x32 1.02-1.15, 16x16 1.10-1.18, 8x8
+// 0.96-0.97, stride 2 1.10-1.23 and 1.00-1.06; SmallCNN at batch 64, 14x14
+// 1.06-1.12 and 1.09-1.10, 7x7 1.29-1.35 and 1.23-1.27. Whole training
+// steps (BenchmarkTrainStepDirect): ResNet-18 1.03-1.10, SmallCNN
+// 1.08-1.14, the lower figures while the VM ran slow.
 
 // convDirectKernel runs the tiles of a chunk for filter blocks [kb0, kb1)
 // of directMR channels (see lethe_conv_direct); pq is the output's stride
@@ -118,7 +124,7 @@ func (pl directPlan) chunkImages(target, workers int) int {
 	return min(units*pl.per, max(pl.per, (perWorker+pl.per-1)/pl.per*pl.per))
 }
 
-// taps returns each filter tap's offset into a padded unit, in the order
+// directTaps returns each filter tap's offset into a padded unit, in the order
 // of a filter's [C, R, S] values.
 func (b *Backend) directTaps(pl directPlan) []int {
 	g := pl.g
