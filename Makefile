@@ -34,7 +34,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m $$($(GO) list ./... | grep -v '/nn$$')
 
 lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+	@files=$$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'); \
+	test -z "$$(gofmt -l $$files)" || (echo "gofmt would change:"; gofmt -l $$files; exit 1)
 	$(GO) vet ./...
 
 fuzz:
