@@ -162,28 +162,13 @@ func BenchmarkConvDirect(b *testing.B) {
 			}
 			b.Run(cc.name+"/"+pass, func(b *testing.B) {
 				be := benchBackend(b, "auto", benchThreads())
-				defer func() { useDirectConv = true }()
-				var spent [2]time.Duration // direct, im2col
-				for i := 0; i < b.N; i++ {
-					for j := 0; j < 2; j++ {
-						direct := (i+j)%2 == 0
-						useDirectConv = direct
-						t0 := time.Now()
-						if pass == "fwd" {
-							be.ConvForward(g, x, w, y)
-						} else {
-							be.ConvBackwardFilter(g, x, y, dw)
-						}
-						if direct {
-							spent[0] += time.Since(t0)
-						} else {
-							spent[1] += time.Since(t0)
-						}
+				benchDirectAgainstIm2col(b, 0, func() {
+					if pass == "fwd" {
+						be.ConvForward(g, x, w, y)
+					} else {
+						be.ConvBackwardFilter(g, x, y, dw)
 					}
-				}
-				b.ReportMetric(spent[0].Seconds()*1e3/float64(b.N), "direct-ms")
-				b.ReportMetric(spent[1].Seconds()*1e3/float64(b.N), "im2col-ms")
-				b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "im2col/direct")
+				})
 			})
 		}
 	}
@@ -216,31 +201,36 @@ func BenchmarkTrainStepDirect(b *testing.B) {
 			}
 			rng := rand.New(rand.NewPCG(1, 1))
 			bt := &nn.Batch{N: c.batch, C: c.cfg.InC, H: c.cfg.InH, W: c.cfg.InW, X: randSlice(rng, c.batch*c.cfg.InC*c.cfg.InH*c.cfg.InW), Y: make([]int32, c.batch)}
-			defer func() { useDirectConv = true }()
-			var spent [2]time.Duration  // direct, im2col
-			for i := -1; i < b.N; i++ { // i = -1: both paths warm up
-				for j := 0; j < 2; j++ {
-					direct := (i+j)%2 == 0
-					useDirectConv = direct
-					t0 := time.Now()
-					if _, _, err := tr.Step(bt, 0.01, 1); err != nil {
-						b.Fatal(err)
-					}
-					if i < 0 {
-						continue
-					}
-					if direct {
-						spent[0] += time.Since(t0)
-					} else {
-						spent[1] += time.Since(t0)
-					}
+			benchDirectAgainstIm2col(b, 1, func() {
+				if _, _, err := tr.Step(bt, 0.01, 1); err != nil {
+					b.Fatal(err)
 				}
-			}
-			b.ReportMetric(spent[0].Seconds()*1e3/float64(b.N), "direct-ms")
-			b.ReportMetric(spent[1].Seconds()*1e3/float64(b.N), "im2col-ms")
-			b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "im2col/direct")
+			})
 		})
 	}
+}
+
+// benchDirectAgainstIm2col calls run b.N times with the direct kernels and
+// b.N times with the im2col path, switching every call and alternating
+// which goes first so that the machine's drift falls on both alike, after
+// `warm` untimed rounds; it reports both times and their ratio.
+func benchDirectAgainstIm2col(b *testing.B, warm int, run func()) {
+	defer func() { useDirectConv = true }()
+	var spent [2]time.Duration // direct, im2col
+	for i := -warm; i < b.N; i++ {
+		for j := 0; j < 2; j++ {
+			path := (i + j + 2*warm) % 2 // 0: direct, 1: im2col
+			useDirectConv = path == 0
+			t0 := time.Now()
+			run()
+			if i >= 0 {
+				spent[path] += time.Since(t0)
+			}
+		}
+	}
+	b.ReportMetric(spent[0].Seconds()*1e3/float64(b.N), "direct-ms")
+	b.ReportMetric(spent[1].Seconds()*1e3/float64(b.N), "im2col-ms")
+	b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "im2col/direct")
 }
 
 func BenchmarkBatchNorm(b *testing.B) {

@@ -257,10 +257,7 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 		sums = b.sums((chunks - 1) * len(DW))
 	}
 	b.forChunks(g, func(w, inner, n0, cnt int) {
-		dst, beta := DW, float32(1)
-		if c := n0 / nb; outer > 1 && c > 0 {
-			dst, beta = sums[(c-1)*len(DW):c*len(DW)], 0
-		}
+		dst, beta := chunkSumDst(DW, sums, n0/nb)
 		if direct {
 			b.gemm(false, true, g.K, g.C, pq, 1, DY[n0*kpq:], pq, X[n0*chw:], pq, beta, dst, g.C, inner)
 			return
@@ -277,6 +274,15 @@ func (b *Backend) ConvBackwardFilter(g nn.ConvGeom, x, dy, dw nn.Buf) {
 		b.gemm(false, true, g.K, crs, cols, 1, src, ld, col, cols, beta, dst, crs, inner)
 	})
 	b.addChunkSums(DW, sums, chunks)
+}
+
+// chunkSumDst is where chunk c of a backward-filter pass sums: into dw
+// itself (beta 1) for chunk 0, else over its own part of sums (beta 0).
+func chunkSumDst(DW, sums []float32, c int) (dst []float32, beta float32) {
+	if c == 0 {
+		return DW, 1
+	}
+	return sums[(c-1)*len(DW) : c*len(DW)], 0
 }
 
 // addChunkSums adds the filter-gradient sums of chunks 1..chunks−1 to DW,

@@ -164,6 +164,16 @@ var convGeoms = [][9]int{
 	{3, 2, 3, 2, 3, 3, 3, 2, 1},
 }
 
+// geomOf builds the geometry {n, c, h, w, k, r, s, stride, pad}.
+func geomOf(t testing.TB, gv [9]int) nn.ConvGeom {
+	t.Helper()
+	g, err := nn.NewConvGeom(gv[0], gv[1], gv[2], gv[3], gv[4], gv[5], gv[6], gv[7], gv[8])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 func geomName(g nn.ConvGeom) string {
 	return fmt.Sprintf("n%d_c%d_%dx%d_k%d_%dx%d_s%d_p%d", g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.Stride, g.Pad)
 }
@@ -189,10 +199,7 @@ func TestConvAgainstNaive(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be *Backend) {
 		rng := newRNG(3)
 		for _, gv := range convGeoms {
-			g, err := nn.NewConvGeom(gv[0], gv[1], gv[2], gv[3], gv[4], gv[5], gv[6], gv[7], gv[8])
-			if err != nil {
-				t.Fatal(err)
-			}
+			g := geomOf(t, gv)
 			x := randBuf(rng, g.N*g.C*g.H*g.W)
 			w := randBuf(rng, g.K*g.C*g.R*g.S)
 			dy := randBuf(rng, g.N*g.K*g.P*g.Q)
@@ -238,7 +245,7 @@ func TestConvScratchIsReused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, gv := range [][9]int{{4, 8, 12, 12, 16, 3, 3, 1, 1}, {5, 8, 8, 16, 16, 3, 3, 1, 1}} {
-		g, _ := nn.NewConvGeom(gv[0], gv[1], gv[2], gv[3], gv[4], gv[5], gv[6], gv[7], gv[8])
+		g := geomOf(t, gv)
 		rng := newRNG(5)
 		x, w := randBuf(rng, g.N*g.C*g.H*g.W), randBuf(rng, g.K*g.C*g.R*g.S)
 		y, dw := make(Buf, g.N*g.K*g.P*g.Q), make(Buf, len(w))
@@ -304,10 +311,7 @@ func TestConvBackwardFilterIgnoresTiming(t *testing.T) {
 		}
 		rng := newRNG(9)
 		for _, gv := range [][9]int{{12, 8, 8, 8, 16, 3, 3, 1, 1}, {7, 16, 4, 4, 32, 3, 3, 1, 1}, {9, 8, 8, 8, 16, 1, 1, 1, 0}} {
-			g, err := nn.NewConvGeom(gv[0], gv[1], gv[2], gv[3], gv[4], gv[5], gv[6], gv[7], gv[8])
-			if err != nil {
-				t.Fatal(err)
-			}
+			g := geomOf(t, gv)
 			x := randBuf(rng, g.N*g.C*g.H*g.W)
 			dy := randBuf(rng, g.N*g.K*g.P*g.Q)
 			dw0 := randBuf(rng, g.K*g.C*g.R*g.S)

@@ -239,30 +239,14 @@ func interleave(g nn.ConvGeom, Y []float32, n0, cnt int, dst []float32, fromDst 
 func (b *Backend) convForwardDirect(g nn.ConvGeom, X, Wt, Y []float32) {
 	pl, _ := directPlanFor(g)
 	kblocks := g.K / directMR
-
 	xoff := b.directTaps(pl)
 	pq, kpq := g.P*g.Q, g.K*g.P*g.Q
-	if !pl.batch && g.N < b.threads {
-		// Fewer images than workers (probes): the workers share each
-		// image's filter blocks.
-		for n := 0; n < g.N; n++ {
-			xp := b.buf(0, pl.unitIn)
-			vb, ob := b.directInput(pl, 0, X, n, 1, xp, true)
-			y := Y[n*kpq : (n+1)*kpq]
-			b.pool.split(kblocks, 1, func(_, lo, hi int) {
-				convDirectKernel(xp, Wt, xoff, vb, ob, y, pq, lo, hi)
-			})
-		}
+	if b.directPerImage(pl, X, kblocks, true, func(n int, xp []float32, vb, ob []int, lo, hi int) {
+		convDirectKernel(xp, Wt, xoff, vb, ob, Y[n*kpq:(n+1)*kpq], pq, lo, hi)
+	}) {
 		return
 	}
-	workers := min(b.threads, (g.N+pl.per-1)/pl.per)
-	nb := pl.chunkImages(directVecs, workers)
-	b.claimChunks(workers, g.N, nb, func(w, n0, cnt int) {
-		units := (cnt + pl.per - 1) / pl.per
-		in := units * pl.unitIn
-		buf := b.buf(w, in+units*pl.unitOut)
-		xp, out := buf[:in], buf[in:]
-		vb, ob := b.directInput(pl, w, X, n0, cnt, xp, true)
+	b.directChunks(pl, X, directVecs, true, func(n0, cnt int, xp, out []float32, vb, ob []int) {
 		if !pl.batch {
 			convDirectKernel(xp, Wt, xoff, vb, ob, Y[n0*kpq:(n0+cnt)*kpq], pq, 0, kblocks)
 			return
@@ -272,45 +256,65 @@ func (b *Backend) convForwardDirect(g nn.ConvGeom, X, Wt, Y []float32) {
 	})
 }
 
-// convBackwardFilterDirect adds the filter gradient of g's batch to DW.
-// As in the im2col pass, chunk 0 adds into DW and every other chunk writes
-// its own buffer, added in chunk order, so the result does not depend on
-// which worker took which chunk.
+// convBackwardFilterDirect adds the filter gradient of g's batch to DW,
+// summed by chunks as the im2col pass is (see chunkSumDst).
 func (b *Backend) convBackwardFilterDirect(g nn.ConvGeom, X, DY, DW []float32) {
 	pl, _ := directPlanFor(g)
 	xoff := b.directTaps(pl)
 	kpq, pq, kblocks := g.K*g.P*g.Q, g.P*g.Q, g.K/8
-	if !pl.batch && g.N < b.threads {
-		for n := 0; n < g.N; n++ {
-			xp := b.buf(0, pl.unitIn)
-			vb, ob := b.directInput(pl, 0, X, n, 1, xp, false)
-			dy := DY[n*kpq : (n+1)*kpq]
-			b.pool.split(kblocks, 1, func(_, lo, hi int) {
-				convDirectFilterKernel(xp, dy, xoff, vb, ob, DW, pq, true, lo, hi)
-			})
-		}
+	if b.directPerImage(pl, X, kblocks, false, func(n int, xp []float32, vb, ob []int, lo, hi int) {
+		convDirectFilterKernel(xp, DY[n*kpq:(n+1)*kpq], xoff, vb, ob, DW, pq, true, lo, hi)
+	}) {
 		return
 	}
-	workers := min(b.threads, (g.N+pl.per-1)/pl.per)
-	nb := pl.chunkImages(directFilterVecs, workers)
+	nb := pl.chunkImages(directFilterVecs, b.directWorkers(pl))
 	chunks := (g.N + nb - 1) / nb
 	sums := b.sums((chunks - 1) * len(DW))
-	b.claimChunks(workers, g.N, nb, func(w, n0, cnt int) {
-		dst, acc := DW, true
-		if c := n0 / nb; c > 0 {
-			dst, acc = sums[(c-1)*len(DW):c*len(DW)], false
-		}
-		units := (cnt + pl.per - 1) / pl.per
-		in := units * pl.unitIn
-		buf := b.buf(w, in+units*pl.unitOut)
-		xp, dyp := buf[:in], buf[in:]
-		vb, ob := b.directInput(pl, w, X, n0, cnt, xp, false)
+	b.directChunks(pl, X, directFilterVecs, false, func(n0, cnt int, xp, dyp []float32, vb, ob []int) {
+		dst, beta := chunkSumDst(DW, sums, n0/nb)
 		if !pl.batch {
-			convDirectFilterKernel(xp, DY[n0*kpq:(n0+cnt)*kpq], xoff, vb, ob, dst, pq, acc, 0, kblocks)
+			convDirectFilterKernel(xp, DY[n0*kpq:(n0+cnt)*kpq], xoff, vb, ob, dst, pq, beta != 0, 0, kblocks)
 			return
 		}
 		interleave(g, DY, n0, cnt, dyp, false)
-		convDirectFilterKernel(xp, dyp, xoff, vb, ob, dst, pq*directLanes, acc, 0, kblocks)
+		convDirectFilterKernel(xp, dyp, xoff, vb, ob, dst, pq*directLanes, beta != 0, 0, kblocks)
 	})
 	b.addChunkSums(DW, sums, chunks)
+}
+
+// directPerImage runs a batch smaller than the pool (probes) in the rows
+// layout image by image, the workers sharing each image's filter blocks:
+// fn(n, xp, vb, ob, lo, hi) for image n's padded input and tables and
+// blocks [lo, hi). It reports whether it ran the batch (else the caller
+// uses directChunks).
+func (b *Backend) directPerImage(pl directPlan, X []float32, kblocks int, fill3 bool, fn func(n int, xp []float32, vb, ob []int, lo, hi int)) bool {
+	if pl.batch || pl.g.N >= b.threads {
+		return false
+	}
+	for n := 0; n < pl.g.N; n++ {
+		xp := b.buf(0, pl.unitIn)
+		vb, ob := b.directInput(pl, 0, X, n, 1, xp, fill3)
+		b.pool.split(kblocks, 1, func(_, lo, hi int) { fn(n, xp, vb, ob, lo, hi) })
+	}
+	return true
+}
+
+// directWorkers is how many workers take chunks of pl's batch.
+func (b *Backend) directWorkers(pl directPlan) int {
+	return min(b.threads, (pl.g.N+pl.per-1)/pl.per)
+}
+
+// directChunks has the workers claim chunks of about `target` vectors
+// and calls fn(n0, cnt, xp, out, vb, ob) for each: images [n0, n0+cnt)
+// padded (see directInput) into the claiming worker's scratch, followed by
+// room for the chunk's units of output (out).
+func (b *Backend) directChunks(pl directPlan, X []float32, target int, fill3 bool, fn func(n0, cnt int, xp, out []float32, vb, ob []int)) {
+	workers := b.directWorkers(pl)
+	b.claimChunks(workers, pl.g.N, pl.chunkImages(target, workers), func(w, n0, cnt int) {
+		units := (cnt + pl.per - 1) / pl.per
+		in := units * pl.unitIn
+		buf := b.buf(w, in+units*pl.unitOut)
+		vb, ob := b.directInput(pl, w, X, n0, cnt, buf[:in], fill3)
+		fn(n0, cnt, buf[:in], buf[in:], vb, ob)
+	})
 }

@@ -53,7 +53,7 @@ func TestConvGradients(t *testing.T) {
 	be := Default()
 	rng := newRNG(61)
 	for _, gv := range convGeoms {
-		g, _ := nn.NewConvGeom(gv[0], gv[1], gv[2], gv[3], gv[4], gv[5], gv[6], gv[7], gv[8])
+		g := geomOf(t, gv)
 		name := geomName(g)
 		x, w := randBuf(rng, g.N*g.C*g.H*g.W), randBuf(rng, g.K*g.C*g.R*g.S)
 		r, y := randBuf(rng, g.N*g.K*g.P*g.Q), make(Buf, g.N*g.K*g.P*g.Q)

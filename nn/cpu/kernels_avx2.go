@@ -385,23 +385,49 @@ func sgdMomentumAVX2(p, g, m []float32, lr, mom, damp, wd float32) {
 
 func convDirectAVX2(xp, w []float32, xoff, vb, ob []int, y []float32, pq, kb0, kb1 int) {
 	mr := directMR
-	// The C side does not check bounds: every load and store must fall
-	// inside the slices.
-	if len(vb) == 0 || len(vb)%3 != 0 || len(ob) != len(vb) || kb0 < 0 || kb1 < kb0 || len(w) < kb1*len(xoff)*mr {
+	if len(vb)%3 != 0 || len(w) < kb1*len(xoff)*mr {
 		panic("cpu: convDirectAVX2: inconsistent tables")
 	}
-	if kb1 == kb0 || len(xoff) == 0 {
+	if !directSpansFit("convDirectAVX2", xp, xoff, vb, ob, y, pq, kb0, kb1, mr) {
 		return
 	}
-	if maxInt(vb)+maxInt(xoff)+8 > len(xp) || minInt(vb) < 0 || minInt(xoff) < 0 || minInt(ob) < 0 || maxInt(ob)+(kb1*mr-1)*pq+8 > len(y) {
-		panic("cpu: convDirectAVX2: a vector falls outside its slice")
-	}
-	xo, vbp, obp := (*C.long)(unsafe.Pointer(unsafe.SliceData(xoff))), (*C.long)(unsafe.Pointer(unsafe.SliceData(vb))), (*C.long)(unsafe.Pointer(unsafe.SliceData(ob)))
 	if mr == 8 {
-		C.lethe_conv_direct8(fp(xp), fp(w), xo, C.long(len(xoff)), vbp, obp, C.long(len(vb)), fp(y), C.long(pq), C.long(kb0), C.long(kb1))
+		C.lethe_conv_direct8(fp(xp), fp(w), lp(xoff), C.long(len(xoff)), lp(vb), lp(ob), C.long(len(vb)), fp(y), C.long(pq), C.long(kb0), C.long(kb1))
 	} else {
-		C.lethe_conv_direct(fp(xp), fp(w), xo, C.long(len(xoff)), vbp, obp, C.long(len(vb)), fp(y), C.long(pq), C.long(kb0), C.long(kb1))
+		C.lethe_conv_direct(fp(xp), fp(w), lp(xoff), C.long(len(xoff)), lp(vb), lp(ob), C.long(len(vb)), fp(y), C.long(pq), C.long(kb0), C.long(kb1))
 	}
+}
+
+func convDirectFilterAVX512(xp, dy []float32, xoff, vb, ob []int, dw []float32, pq int, acc bool, kb0, kb1 int) {
+	if len(xoff)%3 != 0 || len(dw) < kb1*8*len(xoff) {
+		panic("cpu: convDirectFilterAVX512: inconsistent tables")
+	}
+	if !directSpansFit("convDirectFilterAVX512", xp, xoff, vb, ob, dy, pq, kb0, kb1, 8) {
+		return
+	}
+	a := C.long(0)
+	if acc {
+		a = 1
+	}
+	C.lethe_direct_bwdf8(fp(xp), fp(dy), lp(xoff), C.long(len(xoff)), lp(vb), lp(ob), C.long(len(vb)), fp(dw), C.long(pq), a, C.long(kb0), C.long(kb1))
+}
+
+// directSpansFit checks a direct kernel's tables against its slices, as
+// the C side does not: every input vector (vb + xoff, 8 values) must lie in
+// xp and every output vector of filter blocks [kb0, kb1) of mr channels
+// (ob + c·pq) in out. It panics, naming op, on tables that break that, and
+// reports whether there is any work.
+func directSpansFit(op string, xp []float32, xoff, vb, ob []int, out []float32, pq, kb0, kb1, mr int) bool {
+	if len(ob) != len(vb) || kb0 < 0 || kb1 < kb0 {
+		panic("cpu: " + op + ": inconsistent tables")
+	}
+	if kb1 == kb0 || len(xoff) == 0 || len(vb) == 0 {
+		return false
+	}
+	if minInt(vb) < 0 || minInt(xoff) < 0 || minInt(ob) < 0 || maxInt(vb)+maxInt(xoff)+8 > len(xp) || maxInt(ob)+(kb1*mr-1)*pq+8 > len(out) {
+		panic("cpu: " + op + ": a vector falls outside its slice")
+	}
+	return true
 }
 
 func maxInt(s []int) int {
@@ -420,22 +446,5 @@ func minInt(s []int) int {
 	return m
 }
 
-func convDirectFilterAVX512(xp, dy []float32, xoff, vb, ob []int, dw []float32, pq int, acc bool, kb0, kb1 int) {
-	// As convDirectAVX2: the C side does not check bounds.
-	if len(xoff)%3 != 0 || len(ob) != len(vb) || kb0 < 0 || kb1 < kb0 || len(dw) < kb1*8*len(xoff) {
-		panic("cpu: convDirectFilterAVX512: inconsistent tables")
-	}
-	if kb1 == kb0 || len(xoff) == 0 || len(vb) == 0 {
-		return
-	}
-	if maxInt(vb)+maxInt(xoff)+8 > len(xp) || minInt(vb) < 0 || minInt(xoff) < 0 || minInt(ob) < 0 || maxInt(ob)+(kb1*8-1)*pq+8 > len(dy) {
-		panic("cpu: convDirectFilterAVX512: a vector falls outside its slice")
-	}
-	a := C.long(0)
-	if acc {
-		a = 1
-	}
-	C.lethe_direct_bwdf8(fp(xp), fp(dy), (*C.long)(unsafe.Pointer(unsafe.SliceData(xoff))), C.long(len(xoff)),
-		(*C.long)(unsafe.Pointer(unsafe.SliceData(vb))), (*C.long)(unsafe.Pointer(unsafe.SliceData(ob))), C.long(len(vb)),
-		fp(dw), C.long(pq), a, C.long(kb0), C.long(kb1))
-}
+// lp passes an []int table to C as long* (both 64 bits on amd64).
+func lp(s []int) *C.long { return (*C.long)(unsafe.Pointer(unsafe.SliceData(s))) }
